@@ -1,0 +1,326 @@
+"""The typed schema of params.yaml, validated once at the boundary.
+
+`load_params` reads the file and returns a `Params`; anything wrong becomes one
+`ParamsError` naming the key, the bad value and what is allowed, e.g.
+``params.yaml: models.cnn.learning_rate = -1: must be a number > 0``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aeclust.errors import ParamsError
+
+SCALINGS = ("zscore_per_image", "unit_range")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "softplus", "swish", "linear")
+KINDS = ("dense", "conv")
+KMEANS_INITS = ("k-means++", "random")
+SOURCE_KINDS = ("embedded", "idx", "npz", "csv", "pickle", "keras", "openml")
+BASELINE = "raw"  # the key of KMeans on raw pixels in metrics.json; no model may take it
+_MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class DataParams:
+    source: str
+    n_samples: int | None  # None = every image the source holds ("all")
+
+
+@dataclass(frozen=True)
+class DenseParams:
+    kind: str
+    scaling: str
+    units: tuple[int, ...]
+    activation: str
+    linear_latent: bool
+    learning_rate: float
+    epochs: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class ConvParams:
+    kind: str
+    scaling: str
+    filters: int
+    kernel_size: int
+    pool_size: int
+    latent_shape: tuple[int, int]
+    activation: str
+    learning_rate: float
+    epochs: int
+    batch_size: int
+
+
+ModelParams = DenseParams | ConvParams
+
+
+@dataclass(frozen=True)
+class KMeansParams:
+    n_clusters: int
+    init: str
+    n_init: int
+    max_iter: int
+    tol: float
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    sample_index: int
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int
+    data: DataParams
+    models: dict[str, ModelParams]
+    kmeans: KMeansParams
+    report: ReportParams
+
+
+# --- checkers: each returns the converted value or raises ValueError(what is allowed) ---
+
+Checker = Callable[[Any], Any]
+
+
+def _integer(low: int, high: int | None = None) -> Checker:
+    allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be {allowed}")
+        if value < low or (high is not None and value > high):
+            raise ValueError(f"must be {allowed}")
+        return value
+
+    return check
+
+
+def _positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError("must be a number > 0")
+    if value != value or value == float("inf"):
+        raise ValueError("must be a finite number > 0")
+    return float(value)
+
+
+def _non_negative_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError("must be a number >= 0")
+    return float(value)
+
+
+def _choice(options: tuple[str, ...]) -> Checker:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"must be one of: {', '.join(options)}")
+        return value
+
+    return check
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _int_list(length: int | None = None) -> Checker:
+    what = "a list of integers >= 1" if length is None else f"a list of {length} integers >= 1"
+
+    def check(value: Any) -> tuple[int, ...]:
+        if not isinstance(value, list) or not value or (length and len(value) != length):
+            raise ValueError(f"must be {what}")
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
+            raise ValueError(f"must be {what}")
+        return tuple(value)
+
+    return check
+
+
+def _source(value: Any) -> str:
+    allowed = (
+        "must be embedded, idx:<dir>, npz:<file>, csv:<file>, pickle:<file>, "
+        "keras:mnist, keras:fashion_mnist or openml:<name>"
+    )
+    if not isinstance(value, str):
+        raise ValueError(allowed)
+    kind, _, arg = value.partition(":")
+    if kind not in SOURCE_KINDS or (kind == "embedded") != (arg == ""):
+        raise ValueError(allowed)
+    if kind == "keras" and arg not in ("mnist", "fashion_mnist"):
+        raise ValueError(allowed)
+    return value
+
+
+def _n_samples(value: Any) -> int | None:
+    if value == "all":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ValueError('must be an integer >= 2 or "all"')
+    return value
+
+
+_DENSE_KEYS: dict[str, Checker] = {
+    "kind": _choice(KINDS),
+    "scaling": _choice(SCALINGS),
+    "units": _int_list(),
+    "activation": _choice(ACTIVATIONS),
+    "linear_latent": _boolean,
+    "learning_rate": _positive_number,
+    "epochs": _integer(1),
+    "batch_size": _integer(1),
+}
+_CONV_KEYS: dict[str, Checker] = {
+    "kind": _choice(KINDS),
+    "scaling": _choice(SCALINGS),
+    "filters": _integer(1),
+    "kernel_size": _integer(1),
+    "pool_size": _integer(1),
+    "latent_shape": _int_list(2),
+    "activation": _choice(ACTIVATIONS),
+    "learning_rate": _positive_number,
+    "epochs": _integer(1),
+    "batch_size": _integer(1),
+}
+_KMEANS_KEYS: dict[str, Checker] = {
+    "n_clusters": _integer(2),
+    "init": _choice(KMEANS_INITS),
+    "n_init": _integer(1),
+    "max_iter": _integer(1),
+    "tol": _non_negative_number,
+}
+_DATA_KEYS: dict[str, Checker] = {"source": _source, "n_samples": _n_samples}
+_REPORT_KEYS: dict[str, Checker] = {"sample_index": _integer(0)}
+_TOP_KEYS = ("seed", "data", "models", "kmeans", "report")
+_DEFAULT_REPORT = {"sample_index": 100}
+
+
+def _fail(where: str, value: Any, why: str) -> ParamsError:
+    shown = "(missing)" if value is _MISSING else repr(value) if isinstance(value, str) else value
+    return ParamsError(f"{where} = {shown}: {why}")
+
+
+_MISSING = object()
+
+
+def _section(raw: Any, where: str, checkers: Mapping[str, Checker], cls: type, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise _fail(f"{prefix}{where}", raw, f"must be a mapping with keys {', '.join(checkers)}")
+    for key in raw:
+        if key not in checkers:
+            raise ParamsError(
+                f"{prefix}{where}.{key}: unknown key; allowed: {', '.join(sorted(checkers))}"
+            )
+    values = {}
+    for key, check in checkers.items():
+        value = raw.get(key, _MISSING)
+        if value is _MISSING:
+            raise _fail(f"{prefix}{where}.{key}", value, "required")
+        try:
+            values[key] = check(value)
+        except ValueError as exc:
+            raise _fail(f"{prefix}{where}.{key}", value, str(exc)) from None
+    return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+
+def parse_params(raw: Any, prefix: str = "params.yaml: ") -> Params:
+    """Validate the parsed content of params.yaml and return it typed."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{prefix}must be a mapping with keys {', '.join(_TOP_KEYS)}")
+    for key in raw:
+        if key not in _TOP_KEYS:
+            raise ParamsError(f"{prefix}{key}: unknown key; allowed: {', '.join(_TOP_KEYS)}")
+    seed = raw.get("seed", _MISSING)
+    try:
+        seed = _integer(0, 2**32 - 1)(seed)
+    except ValueError as exc:
+        raise _fail(f"{prefix}seed", seed, str(exc)) from None
+    data = _section(raw.get("data"), "data", _DATA_KEYS, DataParams, prefix)
+
+    raw_models = raw.get("models")
+    if not isinstance(raw_models, dict) or not raw_models:
+        raise _fail(f"{prefix}models", raw_models, "must be a mapping of model name -> settings")
+    models: dict[str, ModelParams] = {}
+    for name, spec in raw_models.items():
+        if not isinstance(name, str) or not _MODEL_NAME.match(name) or name == BASELINE:
+            raise _fail(
+                f"{prefix}models",
+                name,
+                f"a model name must match {_MODEL_NAME.pattern} and not be '{BASELINE}'",
+            )
+        kind = spec.get("kind", _MISSING) if isinstance(spec, dict) else _MISSING
+        if kind not in KINDS:
+            raise _fail(f"{prefix}models.{name}.kind", kind, f"must be one of: {', '.join(KINDS)}")
+        checkers, cls = (_DENSE_KEYS, DenseParams) if kind == "dense" else (_CONV_KEYS, ConvParams)
+        models[name] = _section(spec, f"models.{name}", checkers, cls, prefix)
+
+    kmeans = _section(raw.get("kmeans"), "kmeans", _KMEANS_KEYS, KMeansParams, prefix)
+    if data.n_samples is not None and kmeans.n_clusters > data.n_samples:
+        raise _fail(
+            f"{prefix}kmeans.n_clusters",
+            kmeans.n_clusters,
+            f"must be <= data.n_samples ({data.n_samples})",
+        )
+    report = _section(
+        raw.get("report", _DEFAULT_REPORT), "report", _REPORT_KEYS, ReportParams, prefix
+    )
+    return Params(seed=seed, data=data, models=models, kmeans=kmeans, report=report)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found (run from the project root)") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ParamsError(
+            f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+        ) from None
+    return parse_params(raw, prefix=f"{path.name}: ")
+
+
+def check_conv_geometry(name: str, spec: ConvParams, side: int) -> None:
+    """Fail unless the conv autoencoder `spec` fits square images of `side` pixels.
+
+    The encoder's same-padded conv keeps the side, the valid stride-1 pool leaves
+    side - pool_size + 1, and the stride-2 transposed conv doubles the latent, so
+    the latent must be side/2 x side/2 (and side even).
+    """
+    where = f"models.{name}"
+    if side % 2:
+        raise ParamsError(
+            f"{where}: kind 'conv' needs images of an even side (latent = side/2); these are "
+            f"{side}x{side}: use kind 'dense'"
+        )
+    if spec.pool_size > side:
+        raise _fail(f"{where}.pool_size", spec.pool_size, f"must be <= the image side ({side})")
+    expected = [side // 2, side // 2]
+    if list(spec.latent_shape) != expected:
+        raise _fail(
+            f"{where}.latent_shape",
+            list(spec.latent_shape),
+            f"must be {expected} for {side}x{side} images (the decoder doubles it)",
+        )
+
+
+def select_model(params: Params, argv: list[str]) -> tuple[str, ModelParams]:
+    """The model named by a stage's only argument, and its settings."""
+    if len(argv) != 1 or argv[0] not in params.models:
+        raise ParamsError(
+            f"model = {' '.join(argv) or '(none)'}: must be one of params.yaml's models: "
+            f"{', '.join(params.models)}"
+        )
+    return argv[0], params.models[argv[0]]

@@ -1,0 +1,171 @@
+"""The report's figures, each returned as a matplotlib Figure (saved by the caller).
+
+Arrays in, figures out; nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+PER_CLUSTER = 10  # members shown per cluster in figure B, as in the study
+
+
+def latent_grid(latent: np.ndarray) -> np.ndarray:
+    """A (d,) latent as the most square (h, w) image with h * w = d (10x10, 14x14, ...)."""
+    d = latent.size
+    h = max(k for k in range(1, math.isqrt(d) + 1) if d % k == 0)
+    return latent.reshape(h, d // h)
+
+
+def _blank(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def sample_figure(image: np.ndarray, latent: np.ndarray, title: str) -> Figure:
+    """The study's figure A: one original beside its latent."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4))
+    left.imshow(image, cmap="Greys")
+    left.set_title("original")
+    right.imshow(latent_grid(latent), cmap="Greys")
+    right.set_title(f"latent ({latent.size} values)")
+    for ax in (left, right):
+        _blank(ax)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def cluster_members_figure(
+    images: np.ndarray, latents: np.ndarray, cluster_ids: np.ndarray, title: str
+) -> Figure:
+    """The study's figure B as one image: for each cluster k, a row of up to 10 member
+    originals (`bone`, titled "k-original") over a row of their latents (`Greys`)."""
+    clusters = np.unique(cluster_ids)
+    fig, axes = plt.subplots(
+        2 * len(clusters),
+        PER_CLUSTER,
+        figsize=(PER_CLUSTER * 0.9, 2 * len(clusters) * 1.0),
+        squeeze=False,
+    )
+    for row, k in enumerate(clusters):
+        members = np.flatnonzero(cluster_ids == k)[:PER_CLUSTER]
+        for col in range(PER_CLUSTER):
+            top, bottom = axes[2 * row, col], axes[2 * row + 1, col]
+            _blank(top)
+            _blank(bottom)
+            if col >= len(members):  # a cluster with fewer than 10 members
+                top.axis("off")
+                bottom.axis("off")
+                continue
+            top.imshow(images[members[col]], cmap=plt.cm.bone)
+            top.set_title(f"{k}-original", fontsize=6)
+            bottom.imshow(latent_grid(latents[members[col]]), cmap="Greys")
+            bottom.set_title(f"{k}-latent", fontsize=6)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
+    return fig
+
+
+def reconstructions_figure(
+    images: np.ndarray, reconstructions: np.ndarray, title: str, count: int = 10
+) -> Figure:
+    """Originals (top row) over the model's reconstructions (bottom row)."""
+    count = min(count, len(images))
+    fig, axes = plt.subplots(2, count, figsize=(count * 1.0, 2.3), squeeze=False)
+    for col in range(count):
+        axes[0, col].imshow(images[col], cmap="Greys")
+        axes[1, col].imshow(reconstructions[col], cmap="Greys")
+        _blank(axes[0, col])
+        _blank(axes[1, col])
+    axes[0, 0].set_ylabel("original", fontsize=8)
+    axes[1, 0].set_ylabel("reconstructed", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def loss_figure(losses: dict[str, list[float]]) -> Figure:
+    """Training loss per epoch, one line per model (log scale)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, values in losses.items():
+        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE loss")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.set_title("training loss")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_figure(tables: dict[str, tuple[np.ndarray, list[int], list[int]]]) -> Figure:
+    """Cluster x digit counts per run; `tables[name] = (counts, cluster_order, digits)`
+    with rows already ordered so that matched clusters sit on the diagonal."""
+    n = len(tables)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.2 * rows), squeeze=False)
+    for ax, (name, (counts, clusters, digits)) in zip(axes.flat, tables.items(), strict=False):
+        ax.imshow(counts, cmap="Blues")
+        for (r, c), v in np.ndenumerate(counts):
+            ax.text(
+                c,
+                r,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if v > counts.max() / 2 else "black",
+            )
+        ax.set_xticks(range(len(digits)), digits)
+        ax.set_yticks(range(len(clusters)), clusters)
+        ax.set_xlabel("digit")
+        ax.set_ylabel("cluster")
+        ax.set_title(name)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def projection_figure(points: dict[str, np.ndarray], digit_labels: np.ndarray) -> Figure:
+    """2-D projections (name -> (n, 2)) coloured by digit, one panel per run."""
+    n = len(points)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.2 * rows), squeeze=False)
+    for ax, (name, xy) in zip(axes.flat, points.items(), strict=False):
+        sc = ax.scatter(xy[:, 0], xy[:, 1], c=digit_labels, cmap="tab10", s=3, alpha=0.7)
+        ax.set_title(f"{name} (PCA)")
+        _blank(ax)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.colorbar(sc, ax=axes.ravel().tolist(), label="digit", ticks=range(10))
+    return fig
+
+
+def comparison_figure(metrics: dict[str, dict[str, float]], keys=("acc", "nmi", "ari")) -> Figure:
+    """ACC / NMI / ARI of each run side by side."""
+    names = list(metrics)
+    x = np.arange(len(names))
+    width = 0.8 / len(keys)
+    fig, ax = plt.subplots(figsize=(1.6 * len(names) + 3, 4))
+    for i, key in enumerate(keys):
+        values = [metrics[n][key] for n in names]
+        bars = ax.bar(x + (i - (len(keys) - 1) / 2) * width, values, width, label=key.upper())
+        ax.bar_label(bars, fmt="%.3f", fontsize=7)
+    ax.set_xticks(x, names)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score")
+    ax.set_title("clustering against the digit labels")
+    ax.legend()
+    fig.tight_layout()
+    return fig

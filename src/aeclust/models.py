@@ -1,0 +1,93 @@
+"""The study's two autoencoders, built with the Keras 3 functional API.
+
+Each model names its latent layer "latent"; `encoder_of` takes the encoder from a
+trained model by that name instead of rebuilding it.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from aeclust.config import ConvParams, DenseParams, ModelParams
+
+
+def build_dense(n_pixels: int, spec: DenseParams) -> keras.Model:
+    """Input(n_pixels) -> Dense(units...) = latent -> mirrored Dense -> Dense(n_pixels, linear).
+
+    With `linear_latent` (the study's variant 1.3) an extra Dense(units[-1], linear)
+    after the last encoder layer is the latent.
+    """
+    inputs = keras.Input(shape=(n_pixels,), name="image")
+    x = inputs
+    *hidden, latent_size = spec.units
+    for i, width in enumerate(hidden):
+        x = layers.Dense(width, activation=spec.activation, name=f"encoder_{i}")(x)
+    if spec.linear_latent:
+        x = layers.Dense(latent_size, activation=spec.activation, name=f"encoder_{len(hidden)}")(x)
+        latent = layers.Dense(latent_size, activation="linear", name="latent")(x)
+    else:
+        latent = layers.Dense(latent_size, activation=spec.activation, name="latent")(x)
+    x = latent
+    for i, width in enumerate(reversed(hidden)):
+        x = layers.Dense(width, activation=spec.activation, name=f"decoder_{i}")(x)
+    outputs = layers.Dense(n_pixels, activation="linear", name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="dense_autoencoder")
+
+
+def build_conv(side: int, spec: ConvParams) -> keras.Model:
+    """The study's conv autoencoder for side x side images (side even, latent side/2).
+
+    Defaults (side 28): conv 5x5 -> 28x28x10, max-pool 5x5 stride 1 -> 24x24x10,
+    flatten 5760, Dense(196, linear) = latent, reshape 14x14x1, transposed conv
+    stride 2 -> 28x28x10, conv 4x4 -> 28x28x1 (linear).
+    """
+    h, w = spec.latent_shape
+    inputs = keras.Input(shape=(side, side, 1), name="image")
+    x = layers.Conv2D(
+        spec.filters,
+        spec.kernel_size,
+        strides=1,
+        padding="same",
+        activation=spec.activation,
+        name="encoder_conv",
+    )(inputs)  # (n, side, side, filters)
+    x = layers.MaxPooling2D(spec.pool_size, strides=1, padding="valid", name="encoder_pool")(x)
+    # (n, side - pool + 1, side - pool + 1, filters) -> (n, (side - pool + 1)^2 * filters)
+    x = layers.Flatten(name="encoder_flatten")(x)
+    latent = layers.Dense(h * w, activation="linear", name="latent")(x)  # (n, h*w)
+    x = layers.Reshape((h, w, 1), name="latent_map")(latent)  # (n, h, w, 1)
+    x = layers.Conv2DTranspose(
+        spec.filters,
+        4,
+        strides=2,
+        padding="same",
+        activation=spec.activation,
+        name="decoder_deconv",
+    )(x)  # (n, 2h, 2w, filters) = (n, side, side, filters)
+    outputs = layers.Conv2D(1, 4, padding="same", activation="linear", name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="conv_autoencoder")
+
+
+def build_autoencoder(spec: ModelParams, side: int) -> keras.Model:
+    if isinstance(spec, DenseParams):
+        return build_dense(side * side, spec)
+    return build_conv(side, spec)
+
+
+def model_inputs(images, spec: ModelParams):
+    """Scaled images (n, side, side) in the shape the model takes:
+    (n, side*side) for dense, (n, side, side, 1) for conv."""
+    if isinstance(spec, DenseParams):
+        return images.reshape(len(images), -1)
+    return images[..., None]
+
+
+def encoder_of(model: keras.Model) -> keras.Model:
+    """The trained model's encoder: its input up to the layer named "latent"."""
+    return keras.Model(model.inputs, model.get_layer("latent").output, name="encoder")
+
+
+def load_model(path) -> keras.Model:
+    """Load a .keras file with safe_mode (no deserialised Python code is run)."""
+    return keras.saving.load_model(path, compile=False, safe_mode=True)

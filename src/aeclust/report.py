@@ -1,0 +1,106 @@
+"""Assembling the report: metrics, timings, 2-D projections and the markdown page."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from aeclust.matching import best_matching, contingency
+
+QUALITY_KEYS = ("acc", "nmi", "ari", "silhouette", "inertia", "reconstruction_mse", "final_loss")
+
+
+def clean(value: float | None) -> float | None:
+    """JSON has no NaN: a score that cannot be computed is null."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return round(float(value), 6)
+
+
+def quality_metrics(
+    cluster_scores: dict[str, dict[str, float]],
+    reconstruction_mse: dict[str, float],
+    final_loss: dict[str, float],
+) -> dict[str, dict[str, float | None]]:
+    """{"raw": {...}, "<model>": {...}}: cluster scores, plus reconstruction MSE and
+    final training loss for the models. Rounded to 6 digits so that the file is
+    stable across runs that agree to that precision."""
+    metrics = {}
+    for run, values in cluster_scores.items():
+        row = dict(values)
+        if run in reconstruction_mse:
+            row["reconstruction_mse"] = reconstruction_mse[run]
+            row["final_loss"] = final_loss[run]
+        metrics[run] = {k: clean(row[k]) for k in QUALITY_KEYS if k in row}
+    return metrics
+
+
+def pca_2d(features: np.ndarray) -> np.ndarray:
+    """The first two principal components of (n, d) features, signs fixed so that
+    each component's largest loading is positive (deterministic)."""
+    flat = features.reshape(len(features), -1).astype(np.float64)
+    centred = flat - flat.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    components = vt[:2]
+    signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
+    signs[signs == 0] = 1
+    return centred @ (components * signs[:, None]).T
+
+
+def ordered_confusion(cluster_ids: np.ndarray, digit_labels: np.ndarray):
+    """Cluster x digit counts with rows ordered by each cluster's matched digit, so that
+    the matching sits on the diagonal. Returns (counts, cluster order, digits)."""
+    counts = contingency(cluster_ids, digit_labels)
+    clusters = [int(c) for c in np.unique(cluster_ids)]
+    digits = [int(d) for d in np.unique(digit_labels)]
+    matching = best_matching(cluster_ids, digit_labels)
+    rank = {c: digits.index(matching[c]) if c in matching else len(digits) + c for c in clusters}
+    order = sorted(range(len(clusters)), key=lambda i: rank[clusters[i]])
+    return counts[order], [clusters[i] for i in order], digits
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(
+    metrics: dict[str, dict[str, float | None]],
+    timings: dict[str, dict[str, float]],
+    figures: dict[str, list[tuple[str, str]]],
+    n_images: int,
+    source: str,
+) -> str:
+    """reports/report.md: the metrics table, timings and every figure (relative links)."""
+    lines = [
+        "# aeclust report",
+        "",
+        f"{n_images} images from `{source}`. Clustering scored against the digit labels "
+        "(never used for training). ACC: accuracy under the best one-to-one matching of "
+        "clusters to digits.",
+        "",
+        "| run | ACC | NMI | ARI | silhouette | inertia | reconstruction MSE | final loss |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run, m in metrics.items():
+        lines.append(
+            f"| {run} | {_fmt(m.get('acc'))} | {_fmt(m.get('nmi'))} | {_fmt(m.get('ari'))} | "
+            f"{_fmt(m.get('silhouette'))} | {_fmt(m.get('inertia'), 1)} | "
+            f"{_fmt(m.get('reconstruction_mse'), 5)} | {_fmt(m.get('final_loss'), 5)} |"
+        )
+    if timings:
+        lines += [
+            "",
+            "| model | train seconds | seconds per epoch | epochs | backend |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        for name, t in timings.items():
+            lines.append(
+                f"| {name} | {t['train_seconds']:.1f} | {t['seconds_per_epoch']:.3f} | "
+                f"{t['epochs']} | {t['backend']} |"
+            )
+    for section, items in figures.items():
+        lines += ["", f"## {section}", ""]
+        for caption, path in items:
+            lines += [f"![{caption}]({path})", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,29 @@
+"""encode@<model>: latents (n, d), reconstructions and reconstruction MSE of a trained model.
+
+Usage: python stages/encode.py <model>
+"""
+
+from aeclust import layout
+from aeclust.cli import run_stage
+from aeclust.config import load_params, select_model
+from aeclust.storage import load_array, save_array, save_json
+
+
+def main(argv: list[str]) -> None:
+    params = load_params(layout.PARAMS)
+    name, spec = select_model(params, argv)
+    images = load_array(layout.standardized(spec.scaling))
+
+    from aeclust.encoding import encode
+    from aeclust.models import load_model, model_inputs
+
+    model = load_model(layout.model_file(name))
+    latents, reconstructions, mse = encode(model, model_inputs(images, spec))
+    out = layout.encoded(name)
+    save_array(out / "latents.npy", latents)
+    save_array(out / "reconstructions.npy", reconstructions.reshape(images.shape))
+    save_json(out / "reconstruction.json", {"mse": mse})
+
+
+if __name__ == "__main__":
+    run_stage("encode", main)

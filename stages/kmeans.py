@@ -1,0 +1,34 @@
+"""kmeans: the study's KMeans on every model's latents and, as the baseline, on raw pixels;
+cluster ids and scores (ACC, NMI, ARI, silhouette, inertia) against the digit labels."""
+
+from aeclust import layout
+from aeclust.cli import run_stage
+from aeclust.clustering import kmeans, scores
+from aeclust.config import BASELINE, load_params
+from aeclust.errors import ParamsError
+from aeclust.scaling import unit_range
+from aeclust.storage import load_array, save_array, save_json
+
+
+def main(argv: list[str]) -> None:
+    params = load_params(layout.PARAMS)
+    images = load_array(layout.PREPARED_IMAGES)
+    digit_labels = load_array(layout.PREPARED_LABELS)
+    if params.kmeans.n_clusters > len(images):
+        raise ParamsError(
+            f"kmeans.n_clusters = {params.kmeans.n_clusters}: must be <= the number of "
+            f"prepared images ({len(images)})"
+        )
+    features = {BASELINE: unit_range(images).reshape(len(images), -1)}
+    for name in params.models:
+        features[name] = load_array(layout.encoded(name) / "latents.npy")
+    all_scores = {}
+    for run, values in features.items():
+        cluster_ids, inertia = kmeans(values, params.kmeans, params.seed)
+        save_array(layout.CLUSTERS / f"{run}.npy", cluster_ids)
+        all_scores[run] = scores(values, cluster_ids, digit_labels, inertia, params.seed)
+    save_json(layout.CLUSTERS / "scores.json", all_scores)
+
+
+if __name__ == "__main__":
+    run_stage("kmeans", main)
