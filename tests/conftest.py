@@ -1,0 +1,68 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# What a clone of the project holds that the pipeline needs (no data, no outputs).
+PROJECT_FILES = ["dvc.yaml", "params.yaml", "stages", "src", ".dvcignore", ".gitignore"]
+TINY = {"data": {"n_samples": 300}, "epochs": 2}
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command (dvc, git, a stage) the way a user would, from the venv's bin."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if cmd[0] == "dvc":
+        cmd = [str(bin_dir / "dvc"), *cmd[1:]]
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def edit_params(project: Path, **changes) -> None:
+    """Set dotted keys of the project's params.yaml, e.g. edit_params(p, **{"kmeans.n_init": 1})."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        node = params
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_project(dest: Path, tiny: bool = True) -> Path:
+    """Copy the project into `dest`, a new git + DVC repository, with tiny params."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    run(["git", "init", "-q", "-b", "main"], dest)
+    run(["git", "config", "user.email", "test@example.com"], dest)
+    run(["git", "config", "user.name", "test"], dest)
+    run(["dvc", "init", "-q"], dest)
+    run(["dvc", "config", "core.analytics", "false"], dest)
+    if tiny:
+        params = yaml.safe_load((dest / "params.yaml").read_text())
+        edit_params(dest, **{"data.n_samples": TINY["data"]["n_samples"]})
+        edit_params(dest, **{f"models.{m}.epochs": TINY["epochs"] for m in params["models"]})
+    run(["git", "add", "-A"], dest)
+    run(["git", "commit", "-qm", "project"], dest)
+    return dest
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "project")

@@ -1,0 +1,157 @@
+import copy
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from aeclust.config import (
+    ConvParams,
+    DenseParams,
+    check_conv_geometry,
+    load_params,
+    parse_params,
+    select_model,
+)
+from aeclust.errors import ParamsError
+
+DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def with_change(dotted: str, value):
+    raw = copy.deepcopy(DEFAULT)
+    node = raw
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return raw
+
+
+def test_default_params_are_the_study_settings():
+    params = load_params(ROOT / "params.yaml")
+    assert params.seed == 42
+    assert params.data.source == "embedded" and params.data.n_samples == 3000
+    ffn, cnn = params.models["ffn"], params.models["cnn"]
+    assert isinstance(ffn, DenseParams) and isinstance(cnn, ConvParams)
+    assert (
+        ffn.units == (256, 100) and ffn.learning_rate == 0.01 and ffn.scaling == "zscore_per_image"
+    )
+    assert cnn.filters == 10 and cnn.kernel_size == 5 and cnn.pool_size == 5
+    assert cnn.latent_shape == (14, 14) and cnn.learning_rate == 0.005
+    assert ffn.epochs == cnn.epochs == 500 and ffn.batch_size == cnn.batch_size == 300
+    km = params.kmeans
+    assert (km.n_clusters, km.init, km.n_init, km.max_iter, km.tol) == (
+        10,
+        "k-means++",
+        3,
+        300,
+        1e-4,
+    )
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "message"),
+    [
+        (
+            "models.cnn.learnig_rate",
+            0.1,
+            r"models\.cnn\.learnig_rate: unknown key; allowed: .*learning_rate",
+        ),
+        ("models.cnn.learning_rate", -1, r"models\.cnn\.learning_rate = -1: must be a number > 0"),
+        ("models.cnn.learning_rate", 0, r"models\.cnn\.learning_rate = 0: must be a number > 0"),
+        ("models.cnn.learning_rate", "fast", r"learning_rate = 'fast': must be a number > 0"),
+        ("models.ffn.epochs", 0, r"models\.ffn\.epochs = 0: must be an integer >= 1"),
+        ("models.ffn.epochs", 2.5, r"models\.ffn\.epochs = 2\.5: must be an integer >= 1"),
+        ("models.ffn.batch_size", -3, r"models\.ffn\.batch_size = -3: must be an integer >= 1"),
+        ("models.ffn.units", [], r"models\.ffn\.units = \[\]: must be a list of integers >= 1"),
+        ("models.ffn.linear_latent", "yes", r"linear_latent = 'yes': must be true or false"),
+        ("models.ffn.kind", "lstm", r"models\.ffn\.kind = 'lstm': must be one of: dense, conv"),
+        (
+            "models.ffn.scaling",
+            "minmax",
+            r"scaling = 'minmax': must be one of: zscore_per_image, unit_range",
+        ),
+        ("models.cnn.activation", "relu6", r"activation = 'relu6': must be one of: relu"),
+        ("models.cnn.latent_shape", [14], r"latent_shape = \[14\]: must be a list of 2 integers"),
+        (
+            "kmeans.init",
+            "kmeans++",
+            r"kmeans\.init = 'kmeans\+\+': must be one of: k-means\+\+, random",
+        ),
+        ("kmeans.n_clusters", 1, r"kmeans\.n_clusters = 1: must be an integer >= 2"),
+        ("kmeans.n_clusters", 301, r"kmeans\.n_clusters = 301: must be <= data\.n_samples \(300\)"),
+        ("kmeans.tol", -0.1, r"kmeans\.tol = -0\.1: must be a number >= 0"),
+        (
+            "data.source",
+            "s3://bucket",
+            r"data\.source = 's3://bucket': must be embedded, idx:<dir>",
+        ),
+        ("data.source", "keras:cifar10", r"data\.source = 'keras:cifar10': must be embedded"),
+        ("data.n_samples", 0, r'data\.n_samples = 0: must be an integer >= 2 or "all"'),
+        ("data.n_samples", "most", r"data\.n_samples = 'most'"),
+        ("seed", -1, r"seed = -1: must be an integer in \[0, 4294967295\]"),
+        ("kmean", {}, r"kmean: unknown key; allowed: seed, data, models, kmeans, report"),
+        ("models.raw", dict(DEFAULT["models"]["ffn"]), r"models = 'raw': a model name must match"),
+    ],
+)
+def test_each_bad_value_is_named_with_what_is_allowed(dotted, value, message):
+    raw = with_change(dotted, value)
+    if dotted == "kmeans.n_clusters" and value == 301:
+        raw["data"]["n_samples"] = 300
+    with pytest.raises(ParamsError, match=message) as info:
+        parse_params(raw)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_key_is_reported():
+    raw = copy.deepcopy(DEFAULT)
+    del raw["models"]["cnn"]["epochs"]
+    with pytest.raises(ParamsError, match=r"models\.cnn\.epochs = \(missing\): required"):
+        parse_params(raw)
+
+
+def test_n_samples_all_means_every_image():
+    assert parse_params(with_change("data.n_samples", "all")).data.n_samples is None
+
+
+def test_adding_a_model_entry_adds_a_model():
+    raw = copy.deepcopy(DEFAULT)
+    raw["models"]["ffn_linear"] = dict(raw["models"]["ffn"], linear_latent=True)
+    params = parse_params(raw)
+    assert list(params.models) == ["ffn", "cnn", "ffn_linear"]
+    assert params.models["ffn_linear"].linear_latent is True
+
+
+def test_invalid_yaml_is_one_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 42\ndata: [unclosed\n")
+    with pytest.raises(ParamsError, match=r"params\.yaml: not valid YAML") as info:
+        load_params(path)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("side", "latent", "message"),
+    [
+        (28, [14, 14], None),
+        (32, [16, 16], None),
+        (28, [7, 7], r"latent_shape = \[7, 7\]: must be \[14, 14\] for 28x28 images"),
+        (27, [13, 13], r"needs images of an even side"),
+    ],
+)
+def test_conv_geometry(side, latent, message):
+    spec = parse_params(with_change("models.cnn.latent_shape", latent)).models["cnn"]
+    if message is None:
+        check_conv_geometry("cnn", spec, side)
+    else:
+        with pytest.raises(ParamsError, match=message):
+            check_conv_geometry("cnn", spec, side)
+
+
+def test_select_model_names_the_choices():
+    params = parse_params(DEFAULT)
+    assert select_model(params, ["cnn"])[0] == "cnn"
+    with pytest.raises(
+        ParamsError, match=r"model = rnn: must be one of params.yaml's models: ffn, cnn"
+    ):
+        select_model(params, ["rnn"])

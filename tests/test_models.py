@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from aeclust.config import ConvParams, DenseParams  # noqa: E402
+from aeclust.models import build_autoencoder, encoder_of, load_model, model_inputs  # noqa: E402
+
+DENSE = DenseParams("dense", "zscore_per_image", (256, 100), "relu", False, 0.01, 1, 300)
+CONV = ConvParams("conv", "unit_range", 10, 5, 5, (14, 14), "relu", 0.005, 1, 300)
+
+
+def shapes(model):
+    return {layer.name: tuple(layer.output.shape) for layer in model.layers}
+
+
+def test_dense_autoencoder_is_784_256_100_256_784():
+    model = build_autoencoder(DENSE, 28)
+    s = shapes(model)
+    assert s["image"] == (None, 784)
+    assert s["encoder_0"] == (None, 256) and s["latent"] == (None, 100)
+    assert s["decoder_0"] == (None, 256) and s["reconstruction"] == (None, 784)
+    assert model.get_layer("latent").activation.__name__ == "relu"
+    assert model.get_layer("reconstruction").activation.__name__ == "linear"
+    assert model.count_params() == (784 * 256 + 256) + (256 * 100 + 100) + (100 * 256 + 256) + (
+        256 * 784 + 784
+    )
+
+
+def test_dense_linear_latent_variant_adds_a_linear_layer():
+    model = build_autoencoder(DenseParams(**{**DENSE.__dict__, "linear_latent": True}), 28)
+    s = shapes(model)
+    assert s["encoder_1"] == (None, 100) and s["latent"] == (None, 100)
+    assert model.get_layer("encoder_1").activation.__name__ == "relu"
+    assert model.get_layer("latent").activation.__name__ == "linear"
+
+
+def test_conv_autoencoder_shapes_24x24x10_to_5760_to_14x14():
+    model = build_autoencoder(CONV, 28)
+    s = shapes(model)
+    assert s["encoder_conv"] == (None, 28, 28, 10)
+    assert s["encoder_pool"] == (None, 24, 24, 10)
+    assert s["encoder_flatten"] == (None, 5760)
+    assert s["latent"] == (None, 196) and s["latent_map"] == (None, 14, 14, 1)
+    assert s["decoder_deconv"] == (None, 28, 28, 10)
+    assert s["reconstruction"] == (None, 28, 28, 1)
+    assert model.get_layer("latent").activation.__name__ == "linear"
+
+
+def test_conv_autoencoder_for_32x32_images_has_a_16x16_latent():
+    spec = ConvParams(**{**CONV.__dict__, "latent_shape": (16, 16)})
+    s = shapes(build_autoencoder(spec, 32))
+    assert s["encoder_flatten"] == (None, 28 * 28 * 10) and s["latent_map"] == (None, 16, 16, 1)
+    assert s["reconstruction"] == (None, 32, 32, 1)
+
+
+def test_model_inputs_shapes():
+    images = np.zeros((5, 28, 28), np.float32)
+    assert model_inputs(images, DENSE).shape == (5, 784)
+    assert model_inputs(images, CONV).shape == (5, 28, 28, 1)
+
+
+@pytest.mark.parametrize("spec", [DENSE, CONV])
+def test_saved_model_reloads_safely_with_the_same_encoder(tmp_path, spec):
+    model = build_autoencoder(spec, 28)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    again = load_model(path)
+    x = model_inputs(np.random.default_rng(0).random((4, 28, 28), dtype=np.float32), spec)
+    np.testing.assert_allclose(
+        encoder_of(again).predict(x, verbose=0), encoder_of(model).predict(x, verbose=0), rtol=1e-6
+    )

@@ -1,0 +1,106 @@
+"""End to end: the real `dvc repro` in a temporary git repository, with tiny params."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import edit_params, run
+
+pytestmark = pytest.mark.e2e
+
+
+def ran_stages(output: str) -> list[str]:
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
+
+
+def changed_stages(project) -> set[str]:
+    status = json.loads(run(["dvc", "status", "--json"], project).stdout)
+    return set(status)
+
+
+def test_repro_runs_the_study_and_reruns_only_what_changed(project):
+    first = run(["dvc", "repro"], project)
+    assert ran_stages(first.stdout) == [
+        "prepare",
+        "standardize",
+        "train@ffn",
+        "train@cnn",
+        "encode@ffn",
+        "encode@cnn",
+        "kmeans",
+        "report",
+    ]
+
+    # Every output, with the study's shapes.
+    assert np.load(project / "data/prepared/images.npy").shape == (300, 28, 28)
+    for scaling in ("zscore_per_image", "unit_range"):
+        assert np.load(project / f"data/standardized/{scaling}.npy").dtype == np.float32
+    for name, d in (("ffn", 100), ("cnn", 196)):
+        assert (project / f"models/{name}.keras").stat().st_size > 0
+        assert np.load(project / f"data/encoded/{name}/latents.npy").shape == (300, d)
+        assert np.load(project / f"data/encoded/{name}/reconstructions.npy").shape == (300, 28, 28)
+        loss = (project / f"reports/train/{name}/plots/metrics/loss.tsv").read_text().splitlines()
+        assert loss[0] == "step\tloss" and len(loss) == 3  # header + 2 epochs
+        assert json.loads((project / f"reports/timing/{name}.json").read_text())["epochs"] == 2
+    for run_name in ("raw", "ffn", "cnn"):
+        ids = np.load(project / f"data/clusters/{run_name}.npy")
+        assert ids.shape == (300,) and set(ids.tolist()) <= set(range(10))
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert list(metrics) == ["raw", "ffn", "cnn"]
+    for scores in metrics.values():
+        assert 0.1 <= scores["acc"] <= 1 and 0 <= scores["nmi"] <= 1 and -1 <= scores["ari"] <= 1
+        assert scores["inertia"] > 0 and -1 <= scores["silhouette"] <= 1
+    assert metrics["ffn"]["reconstruction_mse"] > 0 and "final_loss" in metrics["cnn"]
+    timings = json.loads((project / "reports/timings.json").read_text())
+    assert set(timings) == {"ffn", "cnn"} and timings["cnn"]["train_seconds"] > 0
+    figures = {p.name for p in (project / "reports/figures").iterdir()}
+    for name in (
+        "comparison",
+        "loss",
+        "confusion",
+        "projection",
+        "ffn_sample",
+        "ffn_clusters",
+        "ffn_reconstructions",
+        "cnn_sample",
+        "cnn_clusters",
+        "cnn_reconstructions",
+    ):
+        assert f"{name}.png" in figures
+    report = (project / "reports/report.md").read_text()
+    assert "| cnn |" in report and "![" in report and "figures/cnn_clusters.png" in report
+
+    # Nothing changed: nothing runs.
+    assert ran_stages(run(["dvc", "repro"], project).stdout) == []
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "first run"], project)
+
+    # A model's param reruns only that model's stages, kmeans and report.
+    edit_params(project, **{"models.cnn.learning_rate": 0.001})
+    assert changed_stages(project) == {"train@cnn", "kmeans", "report"}
+    assert ran_stages(run(["dvc", "repro"], project).stdout) == [
+        "train@cnn",
+        "encode@cnn",
+        "kmeans",
+        "report",
+    ]
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "cnn learning rate"], project)
+
+    # A kmeans-only change reruns kmeans and report, and metrics diff shows it.
+    edit_params(project, **{"kmeans.n_clusters": 5})
+    assert changed_stages(project) == {"kmeans"}
+    assert ran_stages(run(["dvc", "repro"], project).stdout) == ["kmeans", "report"]
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], project).stdout)
+    changed = diff["reports/metrics.json"]
+    assert changed["raw.acc"]["old"] == metrics["raw"]["acc"]
+    assert changed["raw.acc"]["new"] != metrics["raw"]["acc"]
+    assert "reports/timings.json" not in diff  # timings were not rerun
+
+    params_diff = json.loads(run(["dvc", "params", "diff", "--json"], project).stdout)
+    assert params_diff["params.yaml"]["kmeans.n_clusters"]["new"] == 5
+    plots = json.loads(run(["dvc", "plots", "diff", "--json"], project).stdout)
+    assert "reports/figures/comparison.png" in str(plots["data"])
+    assert "reports/train/cnn/plots/metrics/loss.tsv" in plots["data"]
+    assert not plots.get("errors")

@@ -1,0 +1,57 @@
+import json
+
+import numpy as np
+
+from aeclust.report import clean, markdown, ordered_confusion, pca_2d, quality_metrics
+
+
+def test_pca_2d_finds_the_main_axis_and_is_deterministic():
+    rng = np.random.default_rng(0)
+    features = np.outer(rng.normal(size=200), [3.0, 0, 0, 0]) + rng.normal(scale=0.1, size=(200, 4))
+    xy = pca_2d(features)
+    assert xy.shape == (200, 2)
+    assert abs(np.corrcoef(xy[:, 0], features[:, 0])[0, 1]) > 0.99
+    np.testing.assert_array_equal(xy, pca_2d(features.copy()))
+
+
+def test_confusion_rows_follow_the_matching():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    clusters = np.array([5, 5, 9, 9, 1, 1])
+    counts, order, digits = ordered_confusion(clusters, labels)
+    assert order == [5, 9, 1] and digits == [0, 1, 2]
+    assert np.array_equal(counts, 2 * np.eye(3, dtype=int))
+
+
+def test_quality_metrics_shape_and_json_safety():
+    metrics = quality_metrics(
+        {
+            "raw": {
+                "acc": 0.5,
+                "nmi": 0.4,
+                "ari": 0.3,
+                "silhouette": float("nan"),
+                "inertia": 10.0,
+            },
+            "ffn": {"acc": 0.6, "nmi": 0.5, "ari": 0.4, "silhouette": 0.1, "inertia": 5.0},
+        },
+        {"ffn": 0.25},
+        {"ffn": 0.3},
+    )
+    assert list(metrics) == ["raw", "ffn"]
+    assert metrics["raw"]["silhouette"] is None and "reconstruction_mse" not in metrics["raw"]
+    assert metrics["ffn"]["reconstruction_mse"] == 0.25 and metrics["ffn"]["final_loss"] == 0.3
+    json.loads(json.dumps(metrics, allow_nan=False))
+    assert clean(0.12345678) == 0.123457
+
+
+def test_markdown_has_the_table_and_figures():
+    text = markdown(
+        {"raw": {"acc": 0.5, "nmi": 0.4, "ari": 0.3}},
+        {"ffn": {"train_seconds": 1.0, "seconds_per_epoch": 0.5, "epochs": 2, "backend": "jax"}},
+        {"Comparison": [("chart", "figures/comparison.png")]},
+        n_images=300,
+        source="embedded",
+    )
+    assert "| raw | 0.500 | 0.400 | 0.300 |" in text
+    assert "| ffn | 1.0 | 0.500 | 2 | jax |" in text
+    assert "![chart](figures/comparison.png)" in text

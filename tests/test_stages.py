@@ -1,0 +1,61 @@
+"""Stages as a user runs them: bad input is one line and exit status 2, outputs survive."""
+
+import sys
+
+import numpy as np
+import pytest
+from conftest import edit_params, make_project, run
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return make_project(tmp_path_factory.mktemp("stages") / "project")
+
+
+def stage(project, name, *args):
+    return run([sys.executable, f"stages/{name}.py", *args], project, check=False)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_prepare_writes_a_stratified_uint8_sample(project):
+    result = stage(project, "prepare")
+    assert result.returncode == 0, result.stderr
+    images = np.load(project / "data/prepared/images.npy")
+    labels = np.load(project / "data/prepared/labels.npy")
+    assert images.shape == (300, 28, 28) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [30] * 10
+
+
+def test_bad_param_is_one_line_and_keeps_the_last_outputs(project):
+    assert stage(project, "prepare").returncode == 0
+    before = (project / "data/prepared/images.npy").read_bytes()
+    params = (project / "params.yaml").read_text()
+    try:
+        edit_params(project, **{"data.n_samples": 6000})
+        assert_one_line_error(stage(project, "prepare"), "data.n_samples = 6000", "must be <= 5000")
+        edit_params(project, **{"data.n_samples": 300, "models.cnn.learning_rate": -1})
+        assert_one_line_error(
+            stage(project, "prepare"), "models.cnn.learning_rate = -1", "must be a number > 0"
+        )
+    finally:
+        (project / "params.yaml").write_text(params)
+    assert (project / "data/prepared/images.npy").read_bytes() == before
+    assert not [p for p in (project / "data/prepared").iterdir() if p.name.startswith(".")]
+
+
+def test_unknown_model_argument(project):
+    assert_one_line_error(stage(project, "train", "rnn"), "model = rnn", "ffn, cnn")
+    assert_one_line_error(stage(project, "encode"), "model = (none)", "ffn, cnn")
+
+
+def test_missing_input_names_the_file(project):
+    assert stage(project, "prepare").returncode == 0
+    assert_one_line_error(stage(project, "kmeans"), "data/encoded/ffn/latents.npy", "not found")
