@@ -4,7 +4,13 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from aeclust.config import ConvParams, DenseParams  # noqa: E402
-from aeclust.models import build_autoencoder, encoder_of, load_model, model_inputs  # noqa: E402
+from aeclust.models import (  # noqa: E402
+    build_autoencoder,
+    encoder_of,
+    load_model,
+    model_inputs,
+    save_model,
+)
 
 DENSE = DenseParams("dense", "zscore_per_image", (256, 100), "relu", False, 0.01, 1, 300)
 CONV = ConvParams("conv", "unit_range", 10, 5, 5, (14, 14), "relu", 0.005, 1, 300)
@@ -64,9 +70,13 @@ def test_model_inputs_shapes():
 def test_saved_model_reloads_safely_with_the_same_encoder(tmp_path, spec):
     model = build_autoencoder(spec, 28)
     path = tmp_path / "model.keras"
-    model.save(path)
+    model.compile(optimizer="adam", loss="mse")
+    save_model(model, path)
     again = load_model(path)
     x = model_inputs(np.random.default_rng(0).random((4, 28, 28), dtype=np.float32), spec)
     np.testing.assert_allclose(
         encoder_of(again).predict(x, verbose=0), encoder_of(model).predict(x, verbose=0), rtol=1e-6
     )
+    # Same weights, same bytes, whether saved now or later, from the model or its reload.
+    save_model(again, tmp_path / "again.keras")
+    assert (tmp_path / "again.keras").read_bytes() == path.read_bytes()

@@ -8,8 +8,15 @@ keras = pytest.importorskip("keras")
 from dvclive import Live  # noqa: E402
 from test_models import CONV, DENSE  # noqa: E402
 
+from aeclust.checkpoints import Checkpoint, fingerprint  # noqa: E402
 from aeclust.models import build_autoencoder, model_inputs  # noqa: E402
-from aeclust.training import LiveLogger, Progress, make_deterministic, train_autoencoder  # noqa: E402
+from aeclust.training import (  # noqa: E402
+    CHUNK_EPOCHS,
+    LiveLogger,
+    Progress,
+    make_deterministic,
+    train_autoencoder,
+)
 
 
 def images(n=60, seed=0):
@@ -25,6 +32,7 @@ def trained_weights(spec, seed, epochs=2):
         learning_rate=spec.learning_rate,
         epochs=epochs,
         batch_size=20,
+        seed=seed,
     )
     return model.get_weights(), losses
 
@@ -55,6 +63,7 @@ def test_dvclive_logs_one_row_per_epoch(tmp_path):
             learning_rate=0.01,
             epochs=3,
             batch_size=20,
+            seed=0,
             callbacks=[LiveLogger(live)],
         )
     with open(tmp_path / "log" / "plots" / "metrics" / "loss.tsv") as f:
@@ -72,3 +81,40 @@ def test_progress_logs_first_and_last_epoch_without_flooding(caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
     assert "epoch 1/200" in lines[0] and "epoch 200/200" in lines[1] and "left" in lines[1]
+
+
+@pytest.mark.parametrize("spec", [DENSE, CONV])
+def test_resuming_from_a_checkpoint_gives_the_uninterrupted_result(tmp_path, spec):
+    x = model_inputs(images(), spec)
+    kwargs = dict(learning_rate=spec.learning_rate, epochs=2 * CHUNK_EPOCHS, batch_size=20, seed=3)
+
+    make_deterministic(3)
+    whole = build_autoencoder(spec, 28)
+    whole_losses = train_autoencoder(whole, x, **kwargs)
+
+    make_deterministic(3)
+    first = build_autoencoder(spec, 28)
+    checkpoint = Checkpoint(tmp_path / "ckpt", fingerprint(spec, 3, x))
+    train_autoencoder(
+        first,
+        x,
+        **{**kwargs, "epochs": CHUNK_EPOCHS},
+        on_chunk_end=lambda done, losses: checkpoint.save(first, done, losses, 1.5),
+    )
+    # "killed" here: only the checkpoint goes on
+    resumed = checkpoint.load()
+    assert resumed.epochs_done == CHUNK_EPOCHS and resumed.seconds == 1.5
+    rest = train_autoencoder(resumed.model, x, **kwargs, first_epoch=resumed.epochs_done)
+    assert resumed.losses + rest == whole_losses
+    for a, b in zip(whole.get_weights(), resumed.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_checkpoint_of_other_settings_is_ignored(tmp_path):
+    x = model_inputs(images(), DENSE)
+    model = build_autoencoder(DENSE, 28)
+    model.compile(optimizer="adam", loss="mse")
+    Checkpoint(tmp_path, fingerprint(DENSE, 1, x)).save(model, 10, [1.0] * 10, 2.0)
+    assert Checkpoint(tmp_path, fingerprint(DENSE, 2, x)).load() is None
+    assert Checkpoint(tmp_path, fingerprint(DENSE, 1, x + 1)).load() is None
+    assert Checkpoint(tmp_path, fingerprint(DENSE, 1, x)).load().epochs_done == 10

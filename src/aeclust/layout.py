@@ -14,6 +14,7 @@ PREPARED_IMAGES = PREPARED / "images.npy"  # uint8 (n, side, side)
 PREPARED_LABELS = PREPARED / "labels.npy"  # int64 (n,), for scoring only
 STANDARDIZED = Path("data/standardized")  # <scaling>.npy, float32 (n, side, side)
 MODELS = Path("models")  # <model>.keras
+CHECKPOINTS = Path(".checkpoints")  # <model>/: an unfinished training (git- and dvc-ignored)
 TRAIN_LOGS = Path("reports/train")  # <model>/: dvclive log (per-epoch loss)
 TRAIN_TIMINGS = Path("reports/timing")  # <model>.json: seconds, kept apart from quality
 ENCODED = Path("data/encoded")  # <model>/latents.npy, reconstructions.npy, reconstruction.json
@@ -43,3 +44,7 @@ def train_timing(name: str) -> Path:
 
 def encoded(name: str) -> Path:
     return ENCODED / name
+
+
+def checkpoint(name: str) -> Path:
+    return CHECKPOINTS / name

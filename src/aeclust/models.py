@@ -6,10 +6,14 @@ trained model by that name instead of rebuilding it.
 
 from __future__ import annotations
 
+import json
+import zipfile
+
 import keras
 from keras import layers
 
 from aeclust.config import ConvParams, DenseParams, ModelParams
+from aeclust.storage import atomic_path
 
 
 def build_dense(n_pixels: int, spec: DenseParams) -> keras.Model:
@@ -86,6 +90,28 @@ def model_inputs(images, spec: ModelParams):
 def encoder_of(model: keras.Model) -> keras.Model:
     """The trained model's encoder: its input up to the layer named "latent"."""
     return keras.Model(model.inputs, model.get_layer("latent").output, name="encoder")
+
+
+def save_model(model: keras.Model, path) -> None:
+    """Save the trained network alone (no optimizer state or compile settings) as a .keras
+    file whose bytes depend only on the architecture and weights: the save date is left
+    out and the zip entries carry a fixed timestamp, so retraining to the same weights
+    gives the same file (and DVC sees nothing changed downstream)."""
+    bare = keras.Model.from_config(model.get_config())  # uncompiled: no optimizer state
+    bare.set_weights(model.get_weights())
+    with atomic_path(path) as tmp:
+        bare.save(tmp)
+        with zipfile.ZipFile(tmp) as saved:
+            entries = [(info, saved.read(info)) for info in saved.infolist()]
+        with zipfile.ZipFile(tmp, "w") as clean:
+            for info, data in entries:
+                if info.filename == "metadata.json":
+                    metadata = json.loads(data)
+                    metadata.pop("date_saved", None)
+                    data = json.dumps(metadata, sort_keys=True).encode()
+                fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                fixed.compress_type = info.compress_type
+                clean.writestr(fixed, data)
 
 
 def load_model(path) -> keras.Model:

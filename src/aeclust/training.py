@@ -7,11 +7,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+# Training runs in chunks of this many epochs, the backend's random state reseeded from
+# (seed, first epoch of the chunk) at the start of each: the shuffle order then depends
+# only on the seed and the epoch, so a run resumed from a checkpoint taken at a chunk's
+# end continues exactly as the uninterrupted run would have.
+CHUNK_EPOCHS = 10
+
+
+def chunk_seed(seed: int, first_epoch: int) -> int:
+    return (seed * 1_000_003 + first_epoch) % 2**32
 
 
 def make_deterministic(seed: int) -> None:
@@ -49,7 +60,8 @@ class Progress(keras.callbacks.Callback):
         self.start = self.last = 0.0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.start = self.last = time.perf_counter()
+        if not self.start:  # fit() runs once per chunk; time the whole run
+            self.start = self.last = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         now = time.perf_counter()
@@ -78,20 +90,35 @@ def train_autoencoder(
     learning_rate: float,
     epochs: int,
     batch_size: int,
+    seed: int,
     callbacks: list[keras.callbacks.Callback] = (),
-    initial_epoch: int = 0,
+    first_epoch: int = 0,
+    on_chunk_end: Callable[[int, list[float]], None] | None = None,
 ) -> list[float]:
-    """Fit `model` to reproduce `inputs` (MSE, Adam) and return the loss of each epoch run."""
+    """Fit `model` to reproduce `inputs` (MSE, Adam) from `first_epoch` (0, or the end of
+    a chunk when resuming) up to `epochs`; return the loss of each epoch run.
+
+    `on_chunk_end(epochs_done, losses_so_far)` is called after each chunk (for checkpoints).
+    """
+    if first_epoch % CHUNK_EPOCHS and first_epoch != epochs:
+        raise ValueError(f"first_epoch={first_epoch}: must be a multiple of {CHUNK_EPOCHS}")
     if not model.compiled:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
-    history = model.fit(
-        inputs,
-        inputs,
-        epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
-        verbose=0,
-        callbacks=list(callbacks),
-        initial_epoch=initial_epoch,
-    )
-    return [float(v) for v in history.history.get("loss", [])]
+    losses: list[float] = []
+    for start in range(first_epoch, epochs, CHUNK_EPOCHS):
+        stop = min(start + CHUNK_EPOCHS, epochs)
+        keras.utils.set_random_seed(chunk_seed(seed, start))
+        history = model.fit(
+            inputs,
+            inputs,
+            epochs=stop,
+            initial_epoch=start,
+            batch_size=batch_size,
+            shuffle=True,
+            verbose=0,
+            callbacks=list(callbacks),
+        )
+        losses += [float(v) for v in history.history["loss"]]
+        if on_chunk_end is not None:
+            on_chunk_end(stop, losses)
+    return losses
