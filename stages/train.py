@@ -17,7 +17,7 @@ from aeclust.cli import run_stage
 from aeclust.config import ConvParams, check_conv_geometry, load_params, select_model
 from aeclust.storage import load_array, save_json
 
-log = logging.getLogger("aeclust.train")
+log = logging.getLogger("aeclust.stages.train")
 
 
 def main(argv: list[str]) -> None:

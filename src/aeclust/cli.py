@@ -15,7 +15,9 @@ def run_stage(name: str, main: Callable[[list[str]], None]) -> None:
     Ctrl-C exit status 130. Outputs are renamed into place only when complete, so
     either way the previous outputs stay as they were."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
-    logging.basicConfig(level=logging.INFO, format=f"{name}: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format=f"{name}: %(message)s", stream=sys.stderr)
+    logging.getLogger("aeclust").setLevel(logging.INFO)
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)  # "no TPU" on every start
     try:
         main(sys.argv[1:])
     except UserError as exc:
