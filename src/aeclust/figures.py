@@ -43,34 +43,44 @@ def sample_figure(image: np.ndarray, latent: np.ndarray, title: str) -> Figure:
     return fig
 
 
+def _tile(image: np.ndarray, cmap: str, side: int) -> np.ndarray:
+    """`image` scaled to its own min..max (as imshow does), coloured with `cmap` and
+    resized (nearest neighbour) to side x side RGB."""
+    values = image.astype(np.float64)
+    low, high = values.min(), values.max()
+    norm = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    rows = np.arange(side) * values.shape[0] // side
+    cols = np.arange(side) * values.shape[1] // side
+    return plt.get_cmap(cmap)(norm[np.ix_(rows, cols)])[..., :3]
+
+
 def cluster_members_figure(
     images: np.ndarray, latents: np.ndarray, cluster_ids: np.ndarray, title: str
 ) -> Figure:
     """The study's figure B as one image: for each cluster k, a row of up to 10 member
-    originals (`bone`, titled "k-original") over a row of their latents (`Greys`)."""
+    originals (`bone`, labelled "k-original") over a row of their latents (`Greys`,
+    "k-latent"). Drawn as one mosaic, so that it stays fast for many clusters."""
     clusters = np.unique(cluster_ids)
-    fig, axes = plt.subplots(
-        2 * len(clusters),
-        PER_CLUSTER,
-        figsize=(PER_CLUSTER * 0.9, 2 * len(clusters) * 1.0),
-        squeeze=False,
-    )
+    side, gap = images.shape[1], 2
+    step = side + gap
+    mosaic = np.ones((2 * len(clusters) * step, PER_CLUSTER * step, 3))
+    labels = []
     for row, k in enumerate(clusters):
         members = np.flatnonzero(cluster_ids == k)[:PER_CLUSTER]
-        for col in range(PER_CLUSTER):
-            top, bottom = axes[2 * row, col], axes[2 * row + 1, col]
-            _blank(top)
-            _blank(bottom)
-            if col >= len(members):  # a cluster with fewer than 10 members
-                top.axis("off")
-                bottom.axis("off")
-                continue
-            top.imshow(images[members[col]], cmap=plt.cm.bone)
-            top.set_title(f"{k}-original", fontsize=6)
-            bottom.imshow(latent_grid(latents[members[col]]), cmap="Greys")
-            bottom.set_title(f"{k}-latent", fontsize=6)
-    fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0, 1, 0.985))
+        for col, member in enumerate(members):
+            top, left = 2 * row * step, col * step
+            mosaic[top : top + side, left : left + side] = _tile(images[member], "bone", side)
+            latent = _tile(latent_grid(latents[member]), "Greys", side)
+            mosaic[top + step : top + step + side, left : left + side] = latent
+        labels += [f"{k}-original", f"{k}-latent"]
+    fig, ax = plt.subplots(figsize=(PER_CLUSTER * 0.9 + 1, 2 * len(clusters) * 0.9 + 0.6))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_yticks(np.arange(len(labels)) * step + side / 2, labels, fontsize=7)
+    ax.set_xticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(title)
+    fig.tight_layout()
     return fig
 
 
