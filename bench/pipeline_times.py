@@ -1,0 +1,129 @@
+"""Time the pipeline as a user runs it: a full `dvc repro` from a clean state, a no-op
+`dvc repro`, and each stage on its own; peak memory of each stage.
+
+Runs in a temporary copy of the project (a new git + DVC repository), so the project's
+own outputs are untouched. Prints figures; asserts nothing (see README, "Speed").
+
+    python bench/pipeline_times.py                      # the default params (slow: trains)
+    python bench/pipeline_times.py --set data.n_samples=300 --set models.ffn.epochs=2 ...
+    python bench/pipeline_times.py --source idx:/path/to/mnist --set data.n_samples=all
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FILES = ["dvc.yaml", "params.yaml", "stages", "src", "data/raw", ".dvcignore", ".gitignore"]
+BIN = Path(sys.executable).parent
+
+
+def sh(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode:
+        sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
+    return seconds, result.stdout + result.stderr
+
+
+def timed_stage(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one stage command, run directly."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, shell=False, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"{' '.join(cmd)} failed")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def set_param(params: dict, dotted: str, value: str) -> None:
+    node = params
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node[key]
+    node[last] = yaml.safe_load(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a param, e.g. models.cnn.epochs=5 (repeatable)",
+    )
+    parser.add_argument("--source", help="data.source for the run")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary project")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="aeclust-bench-"))
+    project = work / "project"
+    for name in FILES:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, project / name)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    for item in args.set:
+        key, _, value = item.partition("=")
+        set_param(params, key, value)
+    if args.source:
+        params["data"]["source"] = args.source
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for cmd in (
+        ["git", "init", "-q"],
+        [str(BIN / "dvc"), "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-qm", "bench"],
+    ):
+        sh(cmd, project)
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cores, {platform.platform()}, "
+        f"Python {platform.python_version()}, KERAS_BACKEND={backend}"
+    )
+    print(
+        f"params: n_samples={params['data']['n_samples']} source={params['data']['source']} "
+        + " ".join(f"{m}.epochs={s['epochs']}" for m, s in params["models"].items())
+    )
+    full, log = sh([str(BIN / "dvc"), "repro"], project)
+    print(f"full dvc repro (clean):     {full:8.1f} s")
+    noop, _ = sh([str(BIN / "dvc"), "repro"], project)
+    print(f"no-op dvc repro:            {noop:8.1f} s")
+
+    stages = ["prepare", "standardize"]
+    stages += [f"train {m}" for m in params["models"]] + [f"encode {m}" for m in params["models"]]
+    stages += ["kmeans", "report"]
+    print("each stage on its own (python stages/<stage>.py), wall seconds and peak memory:")
+    for stage in stages:
+        name, *arg = stage.split()
+        seconds, peak = timed_stage([str(BIN / "python"), f"stages/{name}.py", *arg], project)
+        print(f"  {stage:18s} {seconds:8.2f} s  {peak:8.0f} MB")
+    if args.keep:
+        print(f"project kept in {project}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
