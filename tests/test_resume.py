@@ -68,3 +68,22 @@ def test_kill_9_mid_training_then_repro_resumes_to_the_same_model(tmp_path):
     assert (project / "reports/train/ffn/plots/metrics/loss.tsv").read_text() == resumed_loss
     assert model_hash(project) == resumed_model
     assert "resuming" not in run(["dvc", "status"], project).stdout
+
+
+def test_a_failed_stage_under_dvc_keeps_the_cache_and_the_next_repro_finishes(tmp_path):
+    project = make_project(tmp_path / "project")
+    run(["dvc", "repro", "standardize"], project)
+    before = (project / "data/prepared/images.npy").read_bytes()
+    good = (project / "params.yaml").read_text()
+
+    edit_params(project, **{"data.n_samples": 9999})
+    failed = run(["dvc", "repro", "standardize"], project, check=False)
+    assert failed.returncode != 0
+    assert "data.n_samples = 9999: must be <= 5000" in failed.stderr + failed.stdout
+    assert "Traceback" not in failed.stderr + failed.stdout
+
+    # DVC removed the stage's outputs before running it; its cache still has them.
+    (project / "params.yaml").write_text(good)
+    run(["dvc", "checkout", "prepare", "standardize"], project)
+    assert (project / "data/prepared/images.npy").read_bytes() == before
+    assert "Running stage" not in run(["dvc", "repro", "standardize"], project).stdout
