@@ -1,28 +1,31 @@
 """Faster drop-in equivalents of the conv autoencoder's slowest Keras layers.
 
-Each class subclasses the stock layer, keeps its constructor, weights (same names,
-shapes and initialisers, so the same seed gives the same initial model) and
-`get_config`, and overrides only how the output is computed: the output is the
-same function of the input and weights (up to float32 rounding from a different
-summation order), and so are the gradients. They use only `keras.ops`, so they run
-on every Keras backend; the speed-ups were measured on TensorFlow/CPU (oneDNN),
-where the stock kernels for these shapes are slow:
+Each class subclasses the stock layer and keeps its constructor, weights (same names,
+shapes, initialisers and creation order, so the same seed gives the same initial
+model), `get_config` and fallback to the stock computation for configurations it does
+not cover; it only computes the same function (and the same gradients) another way,
+up to float32 rounding. Only `keras.ops` is used, so they run on every backend; the
+speed-ups are for TensorFlow on CPU (oneDNN), where the stock kernels for these
+shapes are slow. Measured in the study's conv autoencoder, batch 300, 2 cores:
 
-- `SeparableMaxPooling2D`: a max over a ph x pw window is the max over ph rows of
-  the max over pw columns, so pool (1, pw) then (ph, 1). On the study's 5x5
-  stride-1 pool of (300, 28, 28, 10) this is ~2x faster forward+backward, and the
-  gradient goes to the same element on ties (the first in row-major order).
-- `AdjointConv2D`: a stride-1 Conv2D computed as the transposed ("full") convolution
-  with the flipped kernel, then cropped. TensorFlow's Conv2D kernels are slow when
-  there are fewer filters than input channels (the decoder's 10 -> 1 output layer),
-  and this swaps which kernels run: ~2x faster forward+backward there.
-- `PhaseConv2DTranspose`: a stride-s transposed convolution written as s*s sub-pixel
-  phases: each output phase is a small convolution of the input, done as one
-  matrix product of the input's patches with a kernel matrix gathered from the
-  transposed conv's kernel (bias folded in), then `depth_to_space`. ~1.3x faster
-  wall, ~1.8x less CPU, forward+backward, on the decoder's 14x14x1 -> 28x28x10.
+- `SeparableMaxPooling2D`: a max over a ph x pw window is the max over ph rows of the
+  max over pw columns, so pool (1, pw) then (ph, 1). The 5x5 stride-1 pool of
+  (300, 28, 28, 10), forward + gradient: ~43 -> ~26 ms of op time per step.
+- `NarrowConv2D`: a stride-1 `Conv2D` with few filters (the decoder's 10 -> 1 output
+  conv) as a depthwise conv summed over channels, with a custom gradient built from
+  fast kernels: ~27 -> ~15 ms per step.
+- `PhaseConv2DTranspose`: the stride-2 transposed conv as one stride-1 conv giving all
+  sub-pixel phases, then `depth_to_space`; TensorFlow fuses that conv with its bias
+  and relu: ~29 -> ~22 ms per step.
 
-Configurations a fast path does not cover fall back to the stock computation.
+Whole training step (`train_on_batch`, batch 300): ~100 -> ~58 ms (10th
+percentile), ~126 -> ~87 ms (median), on 2 cores shared with other work.
+
+Tried and dropped (no gain in the whole step): the 10 -> 1 conv as a transposed conv
+of the flipped kernel, im2col for the 1-channel input conv, a matmul-based phase
+deconv, and pools or convs written as sums or maxima of shifted slices (TensorFlow's
+slice and stack kernels and gradients are slow on CPU). On JAX (XLA, CPU) these
+layers are slower than the stock ones: use them with TensorFlow.
 """
 
 from __future__ import annotations
@@ -59,14 +62,18 @@ class SeparableMaxPooling2D(layers.MaxPooling2D):
 
 
 @keras.saving.register_keras_serializable(package="aeclust")
-class AdjointConv2D(layers.Conv2D):
-    """`Conv2D` (stride 1, 'same' or 'valid') computed as a 'valid' transposed
-    convolution with the spatially flipped kernel, cropped to the conv's output.
+class NarrowConv2D(layers.Conv2D):
+    """`Conv2D` (stride 1, 'same' or 'valid') for few filters, such as the decoder's
+    10 -> 1 output conv, whose stock TensorFlow/CPU kernels are slow in both the
+    forward pass and the kernel gradient.
 
-    The transposed conv of x with the flipped kernel is the full correlation
-    full[p] = sum_e x[p - (k - 1) + e] * kernel[e]; the conv's output
-    out[p] = sum_e x[p - pad_before + e] * kernel[e] is full[p + k - 1 - pad_before].
-    Faster on TensorFlow/CPU when `filters` < input channels.
+    Forward: a depthwise conv (each input channel with its own slice of the kernel),
+    summed over the input channels: out[..., o] = sum_c conv(x[..., c], k[:, :, c, o]).
+    Gradient (`ops.custom_gradient`), the conv's own formulas with faster kernels:
+    d/dx is the transposed conv of the upstream gradient with the same kernel (what
+    TensorFlow computes too); d/dkernel[u, v, c, o] = sum over (n, p, q) of
+    x[n, p, q, c] * g[n, p + pad_top - u, q + pad_left - v, o] is one matrix
+    product of the input with the patches of the (padded) upstream gradient g.
     """
 
     def _fast(self) -> bool:
@@ -79,25 +86,62 @@ class AdjointConv2D(layers.Conv2D):
         )
 
     def convolution_op(self, inputs, kernel):
-        if not self._fast():
+        if not self._fast() or None in inputs.shape[1:]:
             return super().convolution_op(inputs, kernel)
-        (kh, kw), (h, w) = self.kernel_size, inputs.shape[1:3]
-        top, bottom = _same_padding(kh) if self.padding == "same" else (0, 0)
-        left, right = _same_padding(kw) if self.padding == "same" else (0, 0)
-        # (kh, kw, in, out) -> (kh, kw, out, in) reversed in space: conv_transpose's layout.
-        flipped = ops.flip(ops.transpose(kernel, (0, 1, 3, 2)), axis=(0, 1))
-        # (n, h, w, in) -> (n, h + kh - 1, w + kw - 1, filters)
-        full = ops.conv_transpose(inputs, flipped, strides=1, padding="valid")
-        out_h, out_w = h + top + bottom - kh + 1, w + left + right - kw + 1
-        y0, x0 = kh - 1 - top, kw - 1 - left
-        return full[:, y0 : y0 + out_h, x0 : x0 + out_w, :]
+        (kh, kw), padding = self.kernel_size, self.padding
+        channels, filters = inputs.shape[-1], self.filters
+        top, bottom = _same_padding(kh) if padding == "same" else (0, 0)
+        left, right = _same_padding(kw) if padding == "same" else (0, 0)
+
+        @ops.custom_gradient
+        def conv(x, k):
+            # (n, h, w, channels) -> (n, h', w', channels * filters) -> (n, h', w', filters)
+            y = ops.depthwise_conv(x, ops.reshape(k, (kh, kw, channels, filters)), 1, padding)
+            if filters == 1:
+                y = ops.sum(y, axis=-1, keepdims=True)
+            else:
+                y = ops.sum(ops.reshape(y, (-1, *y.shape[1:3], channels, filters)), axis=-2)
+
+            def grad(*args, upstream=None):
+                if upstream is None:
+                    (upstream,) = args
+                dx = ops.conv_transpose(upstream, k, strides=1, padding=padding)
+                # Patch (a, b) at (p, q) of g padded by (kh-1-top, kw-1-left) before is
+                # g[p + a - (kh-1-top), ...]: tap u = kh-1-a, so the taps come out flipped.
+                g = ops.pad(
+                    upstream,
+                    [
+                        (0, 0),
+                        (kh - 1 - top, kh - 1 - bottom),
+                        (kw - 1 - left, kw - 1 - right),
+                        (0, 0),
+                    ],
+                )
+                patches = ops.image.extract_patches(g, (kh, kw), strides=(1, 1), padding="valid")
+                # (n, h, w, channels) x (n, h, w, kh*kw*filters) -> (channels, kh*kw*filters)
+                dk = ops.einsum("npqc,npqt->ct", x, patches)
+                dk = ops.flip(ops.reshape(dk, (channels, kh, kw, filters)), axis=(1, 2))
+                return dx, ops.transpose(dk, (1, 2, 0, 3))
+
+            return y, grad
+
+        # A tensor, not the variable: TensorFlow's custom_gradient would otherwise
+        # want the gradient for the variable through a `variables` argument.
+        return conv(inputs, ops.copy(kernel))
+
+
+# Built-in activations that act on each element alone, so they commute with
+# depth_to_space (softmax and log_softmax, over the channels, do not).
+_ELEMENTWISE_ACTIVATIONS = frozenset(
+    "linear relu relu6 leaky_relu elu selu gelu sigmoid hard_sigmoid tanh softplus "
+    "softsign silu hard_silu mish exponential".split()
+)
 
 
 def _phase_taps(kernel: int, stride: int, pad_before: int) -> dict[int, list[tuple[int, int]]]:
-    """For a 1-D transposed conv (output p gets x[i] * kernel[d] where
-    p = stride * i + d - pad_before): for each output phase a = p mod stride, the
-    (kernel tap d, input offset o) pairs such that output stride*m + a gets
-    x[m + o] * kernel[d]."""
+    """For a 1-D transposed conv (x[i] * kernel[d] lands on output stride*i + d - pad_before):
+    for each output phase a, the (tap d, input offset o) pairs such that output
+    stride*m + a receives x[m + o] * kernel[d]."""
     taps: dict[int, list[tuple[int, int]]] = {a: [] for a in range(stride)}
     for a in range(stride):
         for d in range(kernel):
@@ -108,14 +152,15 @@ def _phase_taps(kernel: int, stride: int, pad_before: int) -> dict[int, list[tup
 
 @keras.saving.register_keras_serializable(package="aeclust")
 class PhaseConv2DTranspose(layers.Conv2DTranspose):
-    """`Conv2DTranspose` ('same' padding, kernel >= strides) as sub-pixel phases.
+    """`Conv2DTranspose` ('same' padding, equal strides s <= kernel) as sub-pixel
+    phases: output pixel (s*m + a, s*q + b) only sees input pixels near (m, q), so
+    all s*s phases of all filters are one stride-1 conv of the input with a kernel
+    gathered from the transposed conv's (zeros where a tap misses a phase), giving
+    (n, h, w, s*s*filters), then `depth_to_space` -> (n, s*h, s*w, filters).
 
-    Output pixel (s*m + a, s*q + b) only sees input pixels in a small neighbourhood
-    of (m, q), so all s*s phases and all filters come from one matrix product:
-    patches of the input (n, h, w, taps*in + 1, with a ones column for the bias)
-    @ a (taps*in + 1, s*s*filters) matrix gathered from the kernel (zeros where a
-    tap does not reach a phase), then activation and `depth_to_space`
-    (n, h, w, s*s*filters) -> (n, s*h, s*w, filters).
+    On TensorFlow/CPU that conv, its bias and an elementwise activation run as one
+    fused kernel, instead of the slower transposed-conv kernel, an unfused bias add
+    and the activation: ~5% of the study's conv training step.
     """
 
     def _fast(self) -> bool:
@@ -132,50 +177,50 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
         super().build(input_shape)
         if not self._fast():
             return
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        (kh, kw), stride = self.kernel_size, self.strides[0]
         channels, filters = input_shape[-1], self.filters
         # TF's 'same' for a transposed conv: the conv it transposes pads k - s in all.
-        taps_y = _phase_taps(kh, sh, (kh - sh) // 2)
-        taps_x = _phase_taps(kw, sw, (kw - sw) // 2)
-        offsets_y = [o for pairs in taps_y.values() for _, o in pairs]
-        offsets_x = [o for pairs in taps_x.values() for _, o in pairs]
-        self._offsets = (
-            (min(offsets_y), max(offsets_y)),
-            (min(offsets_x), max(offsets_x)),
-        )
-        span_y = max(offsets_y) - min(offsets_y) + 1
-        span_x = max(offsets_x) - min(offsets_x) + 1
-        # Rows: the patch layout of extract_patches, (dy, dx, channel); columns: the
-        # layout depth_to_space expects, (phase y, phase x, filter). Entries index the
-        # flattened (kh, kw, filters, channels) kernel; `zero` indexes an appended 0.
+        taps_y = _phase_taps(kh, stride, (kh - stride) // 2)
+        taps_x = _phase_taps(kw, stride, (kw - stride) // 2)
+        low_y = min(o for pairs in taps_y.values() for _, o in pairs)
+        low_x = min(o for pairs in taps_x.values() for _, o in pairs)
+        high_y = max(o for pairs in taps_y.values() for _, o in pairs)
+        high_x = max(o for pairs in taps_x.values() for _, o in pairs)
+        # Symmetric offsets (as for the study's 4x4, stride 2): 'same' pads exactly so,
+        # and TensorFlow fuses conv + bias + activation only without a separate pad.
+        self._symmetric = -low_y == high_y and -low_x == high_x
+        self._input_padding = [(0, 0), (-low_y, high_y), (-low_x, high_x), (0, 0)]
+        # Entries index the flattened (kh, kw, filters, channels) kernel, with one
+        # zero appended; the columns are ordered (phase y, phase x, filter), as
+        # depth_to_space reads them.
         zero = kh * kw * filters * channels
-        index = np.full((span_y, span_x, channels, sh, sw, filters), zero, dtype="int32")
+        shape = (high_y - low_y + 1, high_x - low_x + 1, channels, stride, stride, filters)
+        index = np.full(shape, zero, dtype="int32")
+        per_pair = np.arange(filters)[None, :] * channels + np.arange(channels)[:, None]
         for ay, pairs_y in taps_y.items():
             for dy, oy in pairs_y:
                 for ax, pairs_x in taps_x.items():
                     for dx, ox in pairs_x:
-                        flat = ((dy * kw + dx) * filters + np.arange(filters)[None, :]) * channels
-                        flat = flat + np.arange(channels)[:, None]  # (channels, filters)
-                        index[oy - min(offsets_y), ox - min(offsets_x), :, ay, ax, :] = flat
-        self._kernel_index = index.reshape(span_y * span_x * channels, sh * sw * filters)
+                        first = (dy * kw + dx) * filters * channels
+                        index[oy - low_y, ox - low_x, :, ay, ax, :] = first + per_pair
+        self._kernel_index = index.reshape(shape[0], shape[1], channels, stride * stride * filters)
 
     def call(self, inputs):
         if not self._fast():
             return super().call(inputs)
-        (low_y, high_y), (low_x, high_x) = self._offsets
         stride = self.strides[0]
-        x = ops.pad(inputs, [(0, 0), (-low_y, high_y), (-low_x, high_x), (0, 0)])
-        # (n, h, w, channels) -> (n, h, w, span_y * span_x * channels)
-        patches = ops.image.extract_patches(
-            x, (high_y - low_y + 1, high_x - low_x + 1), strides=(1, 1), padding="valid"
+        flat = ops.concatenate(
+            [ops.reshape(self.kernel, (-1,)), ops.zeros((1,), self.kernel.dtype)]
         )
-        kernel = ops.concatenate([ops.reshape(self.kernel, (-1,)), ops.zeros((1,), self.kernel.dtype)])
-        matrix = ops.take(kernel, self._kernel_index)  # (patch size, s*s*filters)
+        kernel = ops.take(flat, self._kernel_index)  # (span_y, span_x, channels, s*s*filters)
+        if self._symmetric:
+            phases = ops.conv(inputs, kernel, 1, "same")
+        else:
+            phases = ops.conv(ops.pad(inputs, self._input_padding), kernel, 1, "valid")
         if self.use_bias:
-            patches = ops.concatenate([patches, ops.ones_like(patches[..., :1])], axis=-1)
-            bias_row = ops.tile(self.bias, (stride * stride,))[None, :]
-            matrix = ops.concatenate([matrix, bias_row], axis=0)
-        phases = ops.matmul(patches, matrix)  # (n, h, w, s*s*filters)
-        if self.activation is not None:
-            phases = self.activation(phases)  # elementwise, so before the shuffle
-        return ops.depth_to_space(phases, stride)  # (n, s*h, s*w, filters)
+            phases = phases + ops.tile(self.bias, (stride * stride,))
+        elementwise = keras.activations.serialize(self.activation) in _ELEMENTWISE_ACTIVATIONS
+        if elementwise:  # before the shuffle, where TensorFlow fuses it into the conv
+            phases = self.activation(phases)
+        outputs = ops.depth_to_space(phases, stride)  # (n, s*h, s*w, filters)
+        return outputs if elementwise else self.activation(outputs)

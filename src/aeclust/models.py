@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from aeclust.config import ConvParams, DenseParams, ModelParams
+from aeclust.fastops import NarrowConv2D, PhaseConv2DTranspose, SeparableMaxPooling2D
 from aeclust.storage import atomic_path
 
 
@@ -47,6 +48,12 @@ def build_conv(side: int, spec: ConvParams) -> keras.Model:
     stride 2 -> 28x28x10, conv 4x4 -> 28x28x1 (linear).
     """
     h, w = spec.latent_shape
+    # On TensorFlow, exact equivalents of three stock layers whose CPU kernels are slow
+    # for these shapes (see aeclust.fastops); elsewhere the stock layers are faster.
+    fast = keras.backend.backend() == "tensorflow"
+    pool_layer = SeparableMaxPooling2D if fast else layers.MaxPooling2D
+    deconv_layer = PhaseConv2DTranspose if fast else layers.Conv2DTranspose
+    output_layer = NarrowConv2D if fast else layers.Conv2D
     inputs = keras.Input(shape=(side, side, 1), name="image")
     x = layers.Conv2D(
         spec.filters,
@@ -56,12 +63,12 @@ def build_conv(side: int, spec: ConvParams) -> keras.Model:
         activation=spec.activation,
         name="encoder_conv",
     )(inputs)  # (n, side, side, filters)
-    x = layers.MaxPooling2D(spec.pool_size, strides=1, padding="valid", name="encoder_pool")(x)
+    x = pool_layer(spec.pool_size, strides=1, padding="valid", name="encoder_pool")(x)
     # (n, side - pool + 1, side - pool + 1, filters) -> (n, (side - pool + 1)^2 * filters)
     x = layers.Flatten(name="encoder_flatten")(x)
     latent = layers.Dense(h * w, activation="linear", name="latent")(x)  # (n, h*w)
     x = layers.Reshape((h, w, 1), name="latent_map")(latent)  # (n, h, w, 1)
-    x = layers.Conv2DTranspose(
+    x = deconv_layer(
         spec.filters,
         4,
         strides=2,
@@ -69,7 +76,7 @@ def build_conv(side: int, spec: ConvParams) -> keras.Model:
         activation=spec.activation,
         name="decoder_deconv",
     )(x)  # (n, 2h, 2w, filters) = (n, side, side, filters)
-    outputs = layers.Conv2D(1, 4, padding="same", activation="linear", name="reconstruction")(x)
+    outputs = output_layer(1, 4, padding="same", activation="linear", name="reconstruction")(x)
     return keras.Model(inputs, outputs, name="conv_autoencoder")
 
 

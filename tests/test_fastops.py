@@ -1,0 +1,221 @@
+"""Each fast layer computes the stock Keras layer's function: same output, same
+gradients (input and weights), and it survives a .keras save/load with safe_mode."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from keras import layers  # noqa: E402
+
+from aeclust.fastops import NarrowConv2D, PhaseConv2DTranspose, SeparableMaxPooling2D  # noqa: E402
+
+RTOL, ATOL = 1e-5, 1e-5
+
+# (fast class, stock class, constructor kwargs, input shape without the batch)
+CASES = {
+    # the study's layers
+    "pool_5x5_s1": (
+        SeparableMaxPooling2D,
+        layers.MaxPooling2D,
+        dict(pool_size=5, strides=1),
+        (28, 28, 10),
+    ),
+    "conv_4x4_10to1": (
+        NarrowConv2D,
+        layers.Conv2D,
+        dict(filters=1, kernel_size=4, padding="same"),
+        (28, 28, 10),
+    ),
+    "deconv_4x4_s2_relu": (
+        PhaseConv2DTranspose,
+        layers.Conv2DTranspose,
+        dict(filters=10, kernel_size=4, strides=2, padding="same", activation="relu"),
+        (14, 14, 1),
+    ),
+    # other configurations: fast paths and fallbacks
+    "pool_3x2_s2_same": (
+        SeparableMaxPooling2D,
+        layers.MaxPooling2D,
+        dict(pool_size=(3, 2), strides=2, padding="same"),
+        (9, 8, 3),
+    ),
+    "pool_1x4_valid": (
+        SeparableMaxPooling2D,
+        layers.MaxPooling2D,
+        dict(pool_size=(1, 4), strides=1),
+        (6, 9, 2),
+    ),
+    "conv_5x5_valid_relu": (
+        NarrowConv2D,
+        layers.Conv2D,
+        dict(filters=4, kernel_size=5, padding="valid", activation="relu"),
+        (12, 11, 3),
+    ),
+    "conv_3x2_same_nobias": (
+        NarrowConv2D,
+        layers.Conv2D,
+        dict(filters=2, kernel_size=(3, 2), padding="same", use_bias=False),
+        (9, 10, 5),
+    ),
+    "deconv_5x5_s2_sigmoid": (
+        PhaseConv2DTranspose,
+        layers.Conv2DTranspose,
+        dict(filters=3, kernel_size=5, strides=2, padding="same", activation="sigmoid"),
+        (6, 7, 2),
+    ),
+    "deconv_3x3_s3_nobias": (
+        PhaseConv2DTranspose,
+        layers.Conv2DTranspose,
+        dict(filters=2, kernel_size=3, strides=3, padding="same", use_bias=False),
+        (5, 4, 3),
+    ),
+    "deconv_4x4_s2_softmax": (
+        PhaseConv2DTranspose,
+        layers.Conv2DTranspose,
+        dict(filters=3, kernel_size=4, strides=2, padding="same", activation="softmax"),
+        (5, 5, 2),
+    ),
+    "deconv_valid_fallback": (
+        PhaseConv2DTranspose,
+        layers.Conv2DTranspose,
+        dict(filters=2, kernel_size=4, strides=2, padding="valid"),
+        (5, 5, 1),
+    ),
+    "conv_strided_fallback": (
+        NarrowConv2D,
+        layers.Conv2D,
+        dict(filters=2, kernel_size=3, strides=2, padding="same"),
+        (9, 9, 3),
+    ),
+}
+
+
+def relu_inputs(shape, seed=0):
+    """Inputs like the layers see after a relu: many exact zeros, and values on a
+    coarse grid so that windows hold tied maxima."""
+    rng = np.random.default_rng(seed)
+    return np.maximum(np.round(rng.normal(size=shape) * 4) / 4, 0).astype("float32")
+
+
+def twin_layers(case):
+    """The fast and the stock layer, built, with the same random (non-zero) weights."""
+    fast_cls, stock_cls, kwargs, shape = CASES[case]
+    fast, stock = fast_cls(**kwargs), stock_cls(**kwargs)
+    fast.build((None, *shape))
+    stock.build((None, *shape))
+    rng = np.random.default_rng(1)
+    weights = [rng.normal(size=w.shape).astype("float32") for w in stock.weights]
+    stock.set_weights(weights)
+    fast.set_weights(weights)
+    return fast, stock, shape
+
+
+def gradients(layer, x, upstream):
+    """d sum(layer(x) * upstream) / d (x, *weights), on the active backend."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x) * upstream)
+        grads = tape.gradient(loss, [x, *layer.trainable_variables])
+        return [np.asarray(g) for g in grads]
+    if backend == "jax":
+        import jax
+
+        def loss(x, weights):
+            outputs, _ = layer.stateless_call(weights, [], x)
+            return (outputs * upstream).sum()
+
+        weights = [v.value for v in layer.trainable_variables]
+        dx, dweights = jax.grad(loss, argnums=(0, 1))(x, weights)
+        return [np.asarray(dx), *(np.asarray(g) for g in dweights)]
+    pytest.skip(f"no gradient check written for the {backend} backend")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_output(case):
+    fast, stock, shape = twin_layers(case)
+    x = relu_inputs((3, *shape))
+    expected = keras.ops.convert_to_numpy(stock(x))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fast(x)), expected, RTOL, ATOL)
+    assert tuple(fast.compute_output_shape((3, *shape))) == expected.shape
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_gradients(case):
+    fast, stock, shape = twin_layers(case)
+    x = relu_inputs((3, *shape), seed=2)
+    out_shape = stock.compute_output_shape((3, *shape))
+    upstream = np.random.default_rng(3).normal(size=out_shape).astype("float32")
+    for got, want in zip(gradients(fast, x, upstream), gradients(stock, x, upstream), strict=True):
+        # A weight's gradient sums many products: compare at the scale of the largest.
+        np.testing.assert_allclose(got, want, RTOL, ATOL * max(1.0, np.abs(want).max()))
+
+
+def test_pool_gradient_ties_go_where_stock_sends_them():
+    """A window of equal maxima: the whole gradient goes to the same single element."""
+    fast, stock, _ = twin_layers("pool_5x5_s1")
+    x = np.zeros((1, 28, 28, 10), "float32")
+    x[0, 3:9, 4:10, :] = 1.0  # plateaus much larger than one element
+    upstream = np.ones((1, 24, 24, 10), "float32")
+    np.testing.assert_array_equal(gradients(fast, x, upstream)[0], gradients(stock, x, upstream)[0])
+
+
+def test_same_initial_weights_from_the_same_seed():
+    """The fast layers create the stock weights in the stock order: a seeded model
+    starts from the same point either way."""
+    for case in ("conv_4x4_10to1", "conv_5x5_valid_relu", "deconv_4x4_s2_relu"):
+        fast_cls, stock_cls, kwargs, shape = CASES[case]
+        built = []
+        for cls in (fast_cls, stock_cls):
+            keras.utils.set_random_seed(7)
+            layer = cls(**kwargs)
+            layer.build((None, *shape))
+            built.append([(w.path, keras.ops.convert_to_numpy(w)) for w in layer.weights])
+        for (fast_path, fast_w), (stock_path, stock_w) in zip(*built, strict=True):
+            assert fast_path.split("/")[-1] == stock_path.split("/")[-1]
+            np.testing.assert_array_equal(fast_w, stock_w)
+
+
+def test_round_trip_through_keras_file(tmp_path):
+    """A model of the fast layers saves to .keras and loads back with safe_mode=True,
+    to the same classes and the same outputs."""
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Conv2D(10, 5, padding="same", activation="relu")(inputs)
+    x = SeparableMaxPooling2D(5, strides=1, name="pool")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(196)(x)
+    x = layers.Reshape((14, 14, 1))(x)
+    x = PhaseConv2DTranspose(10, 4, strides=2, padding="same", activation="relu", name="up")(x)
+    outputs = NarrowConv2D(1, 4, padding="same", name="out")(x)
+    model = keras.Model(inputs, outputs)
+    images = relu_inputs((2, 28, 28, 1))
+    expected = keras.ops.convert_to_numpy(model(images))
+
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
+
+    assert isinstance(loaded.get_layer("pool"), SeparableMaxPooling2D)
+    assert isinstance(loaded.get_layer("up"), PhaseConv2DTranspose)
+    assert isinstance(loaded.get_layer("out"), NarrowConv2D)
+    assert loaded.get_layer("out").get_config() == model.get_layer("out").get_config()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(images)), expected, RTOL, ATOL)
+
+
+def test_unknown_image_size_falls_back_to_the_stock_conv():
+    inputs = keras.Input((None, None, 3))
+    model = keras.Model(inputs, NarrowConv2D(2, 3, padding="same")(inputs))
+    stock = keras.Model(inputs, layers.Conv2D(2, 3, padding="same")(inputs))
+    stock.set_weights(model.get_weights())
+    images = relu_inputs((2, 7, 9, 3))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model(images)),
+        keras.ops.convert_to_numpy(stock(images)),
+        RTOL,
+        ATOL,
+    )
