@@ -71,6 +71,13 @@ def main() -> None:
     )
     parser.add_argument("--source", help="data.source for the run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
+    parser.add_argument(
+        "--stages",
+        nargs="*",
+        metavar="STAGE",
+        help="stages to time on their own (default: all; e.g. prepare kmeans "
+        "'train ffn'); the train stages retrain",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aeclust-bench-"))
@@ -114,6 +121,8 @@ def main() -> None:
     stages = ["prepare", "standardize"]
     stages += [f"train {m}" for m in params["models"]] + [f"encode {m}" for m in params["models"]]
     stages += ["kmeans", "report"]
+    if args.stages is not None:
+        stages = [stage for stage in stages if stage in args.stages]
     print("each stage on its own (python stages/<stage>.py), wall seconds and peak memory:")
     for stage in stages:
         name, *arg = stage.split()
