@@ -52,6 +52,8 @@ def share(origin: Path, dest: Path, remote: Remote) -> Path:
     use_remote(origin, remote)
     run(["dvc", "push", "--run-cache", "-r", remote.name], origin)
     run(["git", "clone", "-q", str(origin), str(dest)], origin.parent)
+    run(["git", "config", "user.email", "teammate@example.com"], dest)  # CI has no identity
+    run(["git", "config", "user.name", "teammate"], dest)
     use_remote(dest, remote)
     run(["dvc", "pull", "--run-cache"], dest)
     return dest
