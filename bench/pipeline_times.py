@@ -39,8 +39,9 @@ def sh(cmd: list[str], cwd: Path) -> tuple[float, str]:
 
 
 def timed_stage(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one stage command, run directly."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    """Wall seconds and peak RSS (MB) of one stage command, run directly (with the
+    `PYTHONPATH=src` of dvc.yaml's commands)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": "src"}
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, shell=False, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -4,7 +4,7 @@ import csv
 
 import matplotlib.pyplot as plt
 
-from aeclust import figures, layout
+from aeclust import figures, layout, methods
 from aeclust.cli import run_stage
 from aeclust.config import BASELINE, load_params
 from aeclust.report import markdown, ordered_confusion, pca_2d, quality_metrics
@@ -31,13 +31,27 @@ def main(argv: list[str]) -> None:
     params = load_params(layout.PARAMS)
     images = load_array(layout.PREPARED_IMAGES)
     digit_labels = load_array(layout.PREPARED_LABELS)
-    cluster_scores = load_json(layout.CLUSTERS / "scores.json")
-    runs = [BASELINE, *params.models]
-    cluster_ids = {run: load_array(layout.CLUSTERS / f"{run}.npy") for run in runs}
+    kmeans_scores = load_json(layout.CLUSTERS / "scores.json")
+    study_runs = [BASELINE, *params.models]
+    method_runs = params.method_runs()  # "<model>+<method>" -> (model, method)
+    runs = [*study_runs, *method_runs]
+    run_dirs = {run: methods.run_dir(run) for run in method_runs}
+    cluster_ids = {run: load_array(layout.CLUSTERS / f"{run}.npy") for run in study_runs}
+    cluster_ids |= {run: load_array(d / methods.CLUSTER_IDS) for run, d in run_dirs.items()}
+    cluster_scores = {run: kmeans_scores[run] for run in study_runs}
+    cluster_scores |= {run: load_json(d / methods.SCORES) for run, d in run_dirs.items()}
     latents = {name: load_array(layout.encoded(name) / "latents.npy") for name in params.models}
     losses = {name: read_losses(name) for name in params.models}
     mse = {n: load_json(layout.encoded(n) / "reconstruction.json")["mse"] for n in params.models}
     timings = {name: load_json(layout.train_timing(name)) for name in params.models}
+    timings |= {run: load_json(d / methods.TIMING) for run, d in run_dirs.items()}
+    details = {
+        run: {
+            k: v for k, v in load_json(run_dirs[run] / methods.REFINEMENT).items() if k != "history"
+        }
+        for run, (_, method) in method_runs.items()
+        if method == "dec"
+    }
 
     metrics = quality_metrics(
         {run: cluster_scores[run] for run in runs},
@@ -110,9 +124,34 @@ def main(argv: list[str]) -> None:
                 ),
             ),
         ]
+    for run, (name, method) in method_runs.items():
+        # Figure B for the method's clusters: dec over its refined latents, manifold over
+        # the model's latents (its UMAP embedding is only a few numbers).
+        if method == "dec":
+            shown_latents, which = load_array(run_dirs[run] / methods.LATENTS), "refined latents"
+        else:
+            shown_latents, which = latents[name], f"{name} latents"
+        shown[f"Model {name}"].append(
+            (
+                f"{run}: 10 members of each cluster, originals over {which}",
+                save_figure(
+                    figures.cluster_members_figure(
+                        images, shown_latents, cluster_ids[run], f"{run}: clusters"
+                    ),
+                    f"{run}_clusters.png",
+                ),
+            )
+        )
     save_text(
         layout.REPORT_MD,
-        markdown(metrics, timings, shown, n_images=len(images), source=params.data.source),
+        markdown(
+            metrics,
+            timings,
+            shown,
+            n_images=len(images),
+            source=params.data.source,
+            method_details=details,
+        ),
     )
 
 

@@ -65,6 +65,11 @@ def test_default_params_are_the_study_settings():
         ("models.ffn.batch_size", -3, r"models\.ffn\.batch_size = -3: must be an integer >= 1"),
         ("models.ffn.units", [], r"models\.ffn\.units = \[\]: must be a list of integers >= 1"),
         ("models.ffn.linear_latent", "yes", r"linear_latent = 'yes': must be true or false"),
+        (
+            "models.ffn.latent_activation",
+            "softmax",
+            r"models\.ffn\.latent_activation = 'softmax': must be one of: relu, .*linear",
+        ),
         ("models.ffn.kind", "lstm", r"models\.ffn\.kind = 'lstm': must be one of: dense, conv"),
         (
             "models.ffn.scaling",
@@ -90,17 +95,90 @@ def test_default_params_are_the_study_settings():
         ("data.n_samples", 0, r'data\.n_samples = 0: must be an integer >= 2 or "all"'),
         ("data.n_samples", "most", r"data\.n_samples = 'most'"),
         ("seed", -1, r"seed = -1: must be an integer in \[0, 4294967295\]"),
-        ("kmean", {}, r"kmean: unknown key; allowed: seed, data, models, kmeans, report"),
+        ("kmean", {}, r"kmean: unknown key; allowed: seed, data, models, kmeans, methods, report"),
+        ("methods.dec.gamma", 0, r"methods\.dec\.gamma = 0: must be a number > 0"),
+        ("methods.dec.enabled", "on", r"methods\.dec\.enabled = 'on': must be true or false"),
+        ("methods.dec.tol", 2, r"methods\.dec\.tol = 2: must be a number in \[0, 1\]"),
+        (
+            "methods.dec.update_interval",
+            0,
+            r"methods\.dec\.update_interval = 0: must be an integer >= 1",
+        ),
+        ("methods.dec.max_iter", 1.5, r"methods\.dec\.max_iter = 1\.5: must be an integer >= 1"),
+        (
+            "methods.dec.batchsize",
+            8,
+            r"methods\.dec\.batchsize: unknown key; allowed: .*batch_size",
+        ),
+        (
+            "methods.manifold.clusterer",
+            "hdbscan",
+            r"methods\.manifold\.clusterer = 'hdbscan': must be one of: gmm, kmeans",
+        ),
+        (
+            "methods.manifold.n_neighbors",
+            1,
+            r"methods\.manifold\.n_neighbors = 1: must be an integer >= 2",
+        ),
+        (
+            "methods.manifold.n_neighbors",
+            300,
+            r"methods\.manifold\.n_neighbors = 300: must be < data\.n_samples \(300\)",
+        ),
+        (
+            "methods.manifold.min_dist",
+            1.5,
+            r"methods\.manifold\.min_dist = 1\.5: must be a number in \[0, 1\]",
+        ),
+        (
+            "methods.manifold.metric",
+            "hamming",
+            r"methods\.manifold\.metric = 'hamming': must be one of: euclidean, cosine",
+        ),
+        ("methods.n_clusters", 1, r"methods\.n_clusters = 1: must be an integer >= 2"),
+        (
+            "methods.n_clusters",
+            301,
+            r"methods\.n_clusters = 301: must be <= data\.n_samples \(300\)",
+        ),
+        (
+            "methods.hdbscan",
+            {},
+            r"methods\.hdbscan: unknown key; allowed: n_clusters, dec, manifold",
+        ),
+        ("methods.dec", None, r"methods\.dec = None: must be a mapping with keys enabled"),
         ("models.raw", dict(DEFAULT["models"]["ffn"]), r"models = 'raw': a model name must match"),
     ],
 )
 def test_each_bad_value_is_named_with_what_is_allowed(dotted, value, message):
     raw = with_change(dotted, value)
-    if dotted == "kmeans.n_clusters" and value == 301:
+    if value in (300, 301) and dotted.endswith(("n_clusters", "n_neighbors")):
         raw["data"]["n_samples"] = 300
     with pytest.raises(ParamsError, match=message) as info:
         parse_params(raw)
     assert "\n" not in str(info.value)
+
+
+def test_default_params_switch_both_methods_on():
+    params = load_params(ROOT / "params.yaml")
+    dec, manifold = params.methods.dec, params.methods.manifold
+    assert params.methods.n_clusters == params.kmeans.n_clusters == 10
+    assert dec.enabled and dec.reconstruction and dec.gamma == 0.1 and dec.tol == 0.001
+    assert manifold.enabled and manifold.clusterer == "gmm" and manifold.min_dist == 0.0
+    assert list(params.method_runs()) == ["ffn+dec", "ffn+manifold", "cnn+dec", "cnn+manifold"]
+    assert params.method_runs()["cnn+manifold"] == ("cnn", "manifold")
+
+
+def test_a_switched_off_method_has_no_runs():
+    raw = with_change("methods.dec.enabled", False)
+    assert list(parse_params(raw).method_runs()) == ["ffn+manifold", "cnn+manifold"]
+
+
+def test_methods_section_is_required():
+    raw = copy.deepcopy(DEFAULT)
+    del raw["methods"]
+    with pytest.raises(ParamsError, match=r"methods = \(missing\): must be a mapping"):
+        parse_params(raw)
 
 
 def test_missing_key_is_reported():
@@ -120,6 +198,14 @@ def test_adding_a_model_entry_adds_a_model():
     params = parse_params(raw)
     assert list(params.models) == ["ffn", "cnn", "ffn_linear"]
     assert params.models["ffn_linear"].linear_latent is True
+
+
+def test_latent_activation_is_optional_and_defaults_to_the_layers_activation():
+    raw = copy.deepcopy(DEFAULT)
+    raw["models"]["dae"] = dict(raw["models"]["ffn"], latent_activation="linear")
+    params = parse_params(raw)
+    assert params.models["ffn"].latent_activation is None
+    assert params.models["dae"].latent_activation == "linear"
 
 
 def test_invalid_yaml_is_one_line(tmp_path):

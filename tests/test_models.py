@@ -41,6 +41,18 @@ def test_dense_linear_latent_variant_adds_a_linear_layer():
     assert model.get_layer("latent").activation.__name__ == "linear"
 
 
+def test_dense_latent_activation_sets_only_the_latent_layer():
+    spec = DenseParams(
+        **{**DENSE.__dict__, "units": (500, 500, 2000, 10)}, latent_activation="linear"
+    )
+    model = build_autoencoder(spec, 28)
+    s = shapes(model)
+    assert [s[f"encoder_{i}"] for i in range(3)] == [(None, 500), (None, 500), (None, 2000)]
+    assert s["latent"] == (None, 10) and s["decoder_0"] == (None, 2000)
+    assert model.get_layer("latent").activation.__name__ == "linear"
+    assert {model.get_layer(f"encoder_{i}").activation.__name__ for i in range(3)} == {"relu"}
+
+
 def test_conv_autoencoder_shapes_24x24x10_to_5760_to_14x14():
     model = build_autoencoder(CONV, 28)
     s = shapes(model)

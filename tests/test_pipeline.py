@@ -18,7 +18,13 @@ def changed_stages(project) -> set[str]:
     return set(status)
 
 
+METHOD_RUNS = ["ffn+dec", "ffn+manifold", "cnn+dec", "cnn+manifold"]
+
+
 def test_repro_runs_the_study_and_reruns_only_what_changed(project):
+    # DEC on 300 images: a few target updates are enough to check the stage.
+    edit_params(project, **{"methods.dec.max_iter": 20, "methods.dec.update_interval": 10})
+    run(["git", "commit", "-qam", "tiny dec"], project)
     first = run(["dvc", "repro"], project)
     assert ran_stages(first.stdout) == [
         "prepare",
@@ -27,6 +33,10 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
         "train@cnn",
         "encode@ffn",
         "encode@cnn",
+        "dec@ffn",
+        "dec@cnn",
+        "manifold@ffn",
+        "manifold@cnn",
         "kmeans",
         "report",
     ]
@@ -45,14 +55,25 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
     for run_name in ("raw", "ffn", "cnn"):
         ids = np.load(project / f"data/clusters/{run_name}.npy")
         assert ids.shape == (300,) and set(ids.tolist()) <= set(range(10))
+    for run_name in METHOD_RUNS:  # the methods' clusters, beside the study's
+        ids = np.load(project / f"data/methods/{run_name}/cluster_ids.npy")
+        assert ids.shape == (300,) and set(ids.tolist()) <= set(range(10))
+    assert np.load(project / "data/methods/cnn+dec/latents.npy").shape == (300, 196)
+    assert np.load(project / "data/methods/ffn+manifold/embedding.npy").shape == (300, 10)
+    refinement = json.loads((project / "data/methods/ffn+dec/refinement.json").read_text())
+    assert 0 < refinement["iterations"] <= 20
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    assert list(metrics) == ["raw", "ffn", "cnn"]
+    assert list(metrics) == ["raw", "ffn", "cnn", *METHOD_RUNS]
     for scores in metrics.values():
         assert 0.1 <= scores["acc"] <= 1 and 0 <= scores["nmi"] <= 1 and -1 <= scores["ari"] <= 1
-        assert scores["inertia"] > 0 and -1 <= scores["silhouette"] <= 1
+        assert -1 <= scores["silhouette"] <= 1
+    for run_name in ("raw", "ffn", "cnn"):
+        assert metrics[run_name]["inertia"] > 0
+    assert metrics["cnn+manifold"]["inertia"] is None  # a Gaussian mixture has no inertia
     assert metrics["ffn"]["reconstruction_mse"] > 0 and "final_loss" in metrics["cnn"]
     timings = json.loads((project / "reports/timings.json").read_text())
-    assert set(timings) == {"ffn", "cnn"} and timings["cnn"]["train_seconds"] > 0
+    assert set(timings) == {"ffn", "cnn", *METHOD_RUNS} and timings["cnn"]["train_seconds"] > 0
+    assert timings["cnn+dec"]["seconds"] > 0
     figures = {p.name for p in (project / "reports/figures").iterdir()}
     for name in (
         "comparison",
@@ -65,10 +86,12 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
         "cnn_sample",
         "cnn_clusters",
         "cnn_reconstructions",
+        *(f"{run_name}_clusters" for run_name in METHOD_RUNS),  # figure B per method
     ):
         assert f"{name}.png" in figures
     report = (project / "reports/report.md").read_text()
     assert "| cnn |" in report and "![" in report and "figures/cnn_clusters.png" in report
+    assert "| cnn+manifold |" in report and "figures/ffn+dec_clusters.png" in report
 
     # Nothing changed: nothing runs.
     assert ran_stages(run(["dvc", "repro"], project).stdout) == []
@@ -81,6 +104,8 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
     assert ran_stages(run(["dvc", "repro"], project).stdout) == [
         "train@cnn",
         "encode@cnn",
+        "dec@cnn",
+        "manifold@cnn",
         "kmeans",
         "report",
     ]
@@ -104,3 +129,26 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
     assert "reports/figures/comparison.png" in str(plots["data"])
     assert "reports/train/cnn/plots/metrics/loss.tsv" in plots["data"]
     assert not plots.get("errors")
+
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "5 clusters"], project)
+
+    # A method is switched off by its param: its stages still run, quickly, and only mark
+    # their outputs as skipped; the report leaves its runs out.
+    edit_params(project, **{"methods.dec.enabled": False})
+    assert changed_stages(project) == {"dec@ffn", "dec@cnn", "report"}
+    assert ran_stages(run(["dvc", "repro"], project).stdout) == ["dec@ffn", "dec@cnn", "report"]
+    assert json.loads((project / "data/methods/ffn+dec/skipped.json").read_text()) == {
+        "skipped": "methods.dec.enabled is false"
+    }
+    assert [p.name for p in (project / "data/methods/cnn+dec").iterdir()] == ["skipped.json"]
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert list(metrics) == ["raw", "ffn", "cnn", "ffn+manifold", "cnn+manifold"]
+    figures = {p.name for p in (project / "reports/figures").iterdir()}
+    assert "ffn+manifold_clusters.png" in figures and "ffn+dec_clusters.png" not in figures
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], project).stdout)
+    assert diff["reports/metrics.json"]["cnn+dec.acc"]["new"] is None
+
+    # The methods' own number of clusters reruns the methods, not kmeans.
+    edit_params(project, **{"methods.n_clusters": 5})
+    assert changed_stages(project) == {"dec@ffn", "dec@cnn", "manifold@ffn", "manifold@cnn"}

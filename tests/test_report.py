@@ -55,3 +55,23 @@ def test_markdown_has_the_table_and_figures():
     assert "| raw | 0.500 | 0.400 | 0.300 |" in text
     assert "| ffn | 1.0 | 0.500 | 2 | jax |" in text
     assert "![chart](figures/comparison.png)" in text
+
+
+def test_markdown_lists_method_runs_with_their_times_and_details():
+    text = markdown(
+        {"raw": {"acc": 0.5}, "ffn": {"acc": 0.6}, "ffn+dec": {"acc": 0.7, "inertia": None}},
+        {
+            "ffn": {"train_seconds": 1.0, "seconds_per_epoch": 0.5, "epochs": 2, "backend": "jax"},
+            "ffn+dec": {"seconds": 3.25, "backend": "jax"},
+            "ffn+manifold": {"seconds": 4.0},
+        },
+        {},
+        n_images=300,
+        source="embedded",
+        method_details={"ffn+dec": {"iterations": 840, "converged": True}},
+    )
+    assert "| ffn+dec | 0.700 | - | - | - | - | - | - |" in text
+    assert "| ffn | 1.0 | 0.500 | 2 | jax |" in text  # the models' table
+    assert "| ffn+dec | 3.2 | converged after 840 batches |" in text
+    assert "| ffn+manifold | 4.0 |  |" in text
+    assert "python -m aeclust.seeds" in text

@@ -21,6 +21,10 @@ SCALINGS = ("zscore_per_image", "unit_range")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "softplus", "swish", "linear")
 KINDS = ("dense", "conv")
 KMEANS_INITS = ("k-means++", "random")
+CLUSTERERS = ("gmm", "kmeans")  # what clusters the manifold method's UMAP embedding
+UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
+# The clustering methods after encode; a model's clustering by one is the run <model>+<method>.
+METHODS = ("dec", "manifold")
 SOURCE_KINDS = ("embedded", "idx", "npz", "csv", "pickle", "keras", "openml")
 BASELINE = "raw"  # the key of KMeans on raw pixels in metrics.json; no model may take it
 _MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -42,6 +46,7 @@ class DenseParams:
     learning_rate: float
     epochs: int
     batch_size: int
+    latent_activation: str | None = None  # None: `activation` (the study's)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,40 @@ class KMeansParams:
 
 
 @dataclass(frozen=True)
+class DecParams:
+    """DEC/IDEC refinement of a trained autoencoder (Xie et al. 2016, Guo et al. 2017)."""
+
+    enabled: bool
+    reconstruction: bool  # keep the decoder's MSE in the loss (IDEC); false = DEC
+    gamma: float  # weight of the KL clustering loss; the reconstruction loss has weight 1
+    n_init: int  # KMeans restarts for the initial centroids
+    update_interval: int  # batches between updates of the target distribution
+    tol: float  # stop once fewer than this fraction of assignments change in an interval
+    max_iter: int  # batches at most
+    batch_size: int
+    learning_rate: float  # Adam
+
+
+@dataclass(frozen=True)
+class ManifoldParams:
+    """N2D (McConville et al. 2019): UMAP of the latents, then a mixture or KMeans."""
+
+    enabled: bool
+    n_components: int
+    n_neighbors: int
+    min_dist: float
+    metric: str
+    clusterer: str
+
+
+@dataclass(frozen=True)
+class MethodsParams:
+    n_clusters: int
+    dec: DecParams
+    manifold: ManifoldParams
+
+
+@dataclass(frozen=True)
 class ReportParams:
     sample_index: int
 
@@ -81,7 +120,19 @@ class Params:
     data: DataParams
     models: dict[str, ModelParams]
     kmeans: KMeansParams
+    methods: MethodsParams
     report: ReportParams
+
+    def method_runs(self) -> dict[str, tuple[str, str]]:
+        """The runs of the enabled methods, model by model: `<model>+<method>` ->
+        (model, method)."""
+        enabled = [m for m in METHODS if getattr(self.methods, m).enabled]
+        return {run_name(model, m): (model, m) for model in self.models for m in enabled}
+
+
+def run_name(model: str, method: str) -> str:
+    """The key of a model's clustering by a method in metrics.json: `ffn+dec`."""
+    return f"{model}+{method}"
 
 
 # --- checkers: each returns the converted value or raises ValueError(what is allowed) ---
@@ -113,6 +164,12 @@ def _positive_number(value: Any) -> float:
 def _non_negative_number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
         raise ValueError("must be a number >= 0")
+    return float(value)
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError("must be a number in [0, 1]")
     return float(value)
 
 
@@ -176,7 +233,9 @@ _DENSE_KEYS: dict[str, Checker] = {
     "learning_rate": _positive_number,
     "epochs": _integer(1),
     "batch_size": _integer(1),
+    "latent_activation": _choice(ACTIVATIONS),
 }
+_OPTIONAL_KEYS = {"latent_activation"}  # may be left out: the dataclass default applies
 _CONV_KEYS: dict[str, Checker] = {
     "kind": _choice(KINDS),
     "scaling": _choice(SCALINGS),
@@ -196,9 +255,29 @@ _KMEANS_KEYS: dict[str, Checker] = {
     "max_iter": _integer(1),
     "tol": _non_negative_number,
 }
+_DEC_KEYS: dict[str, Checker] = {
+    "enabled": _boolean,
+    "reconstruction": _boolean,
+    "gamma": _positive_number,
+    "n_init": _integer(1),
+    "update_interval": _integer(1),
+    "tol": _fraction,
+    "max_iter": _integer(1),
+    "batch_size": _integer(1),
+    "learning_rate": _positive_number,
+}
+_MANIFOLD_KEYS: dict[str, Checker] = {
+    "enabled": _boolean,
+    "n_components": _integer(1),
+    "n_neighbors": _integer(2),
+    "min_dist": _fraction,  # UMAP needs min_dist <= spread (1.0)
+    "metric": _choice(UMAP_METRICS),
+    "clusterer": _choice(CLUSTERERS),
+}
+_METHODS_KEYS = ("n_clusters", *METHODS)
 _DATA_KEYS: dict[str, Checker] = {"source": _source, "n_samples": _n_samples}
 _REPORT_KEYS: dict[str, Checker] = {"sample_index": _integer(0)}
-_TOP_KEYS = ("seed", "data", "models", "kmeans", "report")
+_TOP_KEYS = ("seed", "data", "models", "kmeans", "methods", "report")
 _DEFAULT_REPORT = {"sample_index": 100}
 
 
@@ -221,13 +300,15 @@ def _section(raw: Any, where: str, checkers: Mapping[str, Checker], cls: type, p
     values = {}
     for key, check in checkers.items():
         value = raw.get(key, _MISSING)
+        if value is _MISSING and key in _OPTIONAL_KEYS:
+            continue
         if value is _MISSING:
             raise _fail(f"{prefix}{where}.{key}", value, "required")
         try:
             values[key] = check(value)
         except ValueError as exc:
             raise _fail(f"{prefix}{where}.{key}", value, str(exc)) from None
-    return cls(**{f.name: values[f.name] for f in fields(cls)})
+    return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
 def parse_params(raw: Any, prefix: str = "params.yaml: ") -> Params:
@@ -268,10 +349,48 @@ def parse_params(raw: Any, prefix: str = "params.yaml: ") -> Params:
             kmeans.n_clusters,
             f"must be <= data.n_samples ({data.n_samples})",
         )
+    methods = _methods(raw.get("methods", _MISSING), data, prefix)
     report = _section(
         raw.get("report", _DEFAULT_REPORT), "report", _REPORT_KEYS, ReportParams, prefix
     )
-    return Params(seed=seed, data=data, models=models, kmeans=kmeans, report=report)
+    return Params(
+        seed=seed, data=data, models=models, kmeans=kmeans, methods=methods, report=report
+    )
+
+
+def _methods(raw: Any, data: DataParams, prefix: str) -> MethodsParams:
+    where = f"{prefix}methods"
+    if not isinstance(raw, dict):
+        raise _fail(where, raw, f"must be a mapping with keys {', '.join(_METHODS_KEYS)}")
+    for key in raw:
+        if key not in _METHODS_KEYS:
+            raise ParamsError(f"{where}.{key}: unknown key; allowed: {', '.join(_METHODS_KEYS)}")
+    n_clusters = raw.get("n_clusters", _MISSING)
+    try:
+        n_clusters = _integer(2)(n_clusters)
+    except ValueError as exc:
+        raise _fail(f"{where}.n_clusters", n_clusters, str(exc)) from None
+    if data.n_samples is not None and n_clusters > data.n_samples:
+        raise _fail(
+            f"{where}.n_clusters", n_clusters, f"must be <= data.n_samples ({data.n_samples})"
+        )
+    dec = _section(raw.get("dec", _MISSING), "methods.dec", _DEC_KEYS, DecParams, prefix)
+    manifold = _section(
+        raw.get("manifold", _MISSING), "methods.manifold", _MANIFOLD_KEYS, ManifoldParams, prefix
+    )
+    if data.n_samples is not None and manifold.n_neighbors >= data.n_samples:
+        raise _fail(
+            f"{where}.manifold.n_neighbors",
+            manifold.n_neighbors,
+            f"must be < data.n_samples ({data.n_samples})",
+        )
+    if data.n_samples is not None and manifold.n_components >= data.n_samples - 1:
+        raise _fail(
+            f"{where}.manifold.n_components",
+            manifold.n_components,
+            f"must be < data.n_samples - 1 ({data.n_samples - 1})",
+        )
+    return MethodsParams(n_clusters=n_clusters, dec=dec, manifold=manifold)
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

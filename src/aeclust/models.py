@@ -21,7 +21,8 @@ def build_dense(n_pixels: int, spec: DenseParams) -> keras.Model:
     """Input(n_pixels) -> Dense(units...) = latent -> mirrored Dense -> Dense(n_pixels, linear).
 
     With `linear_latent` (the study's variant 1.3) an extra Dense(units[-1], linear)
-    after the last encoder layer is the latent.
+    after the last encoder layer is the latent. `latent_activation`, where set, replaces
+    `activation` on the latent layer (DEC's 784-500-500-2000-10 has a linear latent).
     """
     inputs = keras.Input(shape=(n_pixels,), name="image")
     x = inputs
@@ -32,7 +33,8 @@ def build_dense(n_pixels: int, spec: DenseParams) -> keras.Model:
         x = layers.Dense(latent_size, activation=spec.activation, name=f"encoder_{len(hidden)}")(x)
         latent = layers.Dense(latent_size, activation="linear", name="latent")(x)
     else:
-        latent = layers.Dense(latent_size, activation=spec.activation, name="latent")(x)
+        latent_activation = spec.latent_activation or spec.activation
+        latent = layers.Dense(latent_size, activation=latent_activation, name="latent")(x)
     x = latent
     for i, width in enumerate(reversed(hidden)):
         x = layers.Dense(width, activation=spec.activation, name=f"decoder_{i}")(x)

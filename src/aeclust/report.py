@@ -61,6 +61,14 @@ def ordered_confusion(cluster_ids: np.ndarray, digit_labels: np.ndarray):
     return counts[order], [clusters[i] for i in order], digits
 
 
+def _details(detail: dict) -> str:
+    """A method run's details in words: "converged after 840 batches"."""
+    if "iterations" in detail:
+        how = "converged" if detail.get("converged") else "stopped at max_iter"
+        return f"{how} after {detail['iterations']} batches"
+    return ", ".join(f"{k}: {v}" for k, v in detail.items())
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -71,14 +79,25 @@ def markdown(
     figures: dict[str, list[tuple[str, str]]],
     n_images: int,
     source: str,
+    method_details: dict[str, dict] | None = None,
 ) -> str:
-    """reports/report.md: the metrics table, timings and every figure (relative links)."""
+    """reports/report.md: the metrics table, timings and every figure (relative links).
+
+    `timings` holds each model's training time (train_seconds, seconds_per_epoch, epochs,
+    backend) and each method run's time (seconds); `method_details[run]` what a method run
+    did (dec: iterations, converged)."""
     lines = [
         "# aeclust report",
         "",
         f"{n_images} images from `{source}`. Clustering scored against the digit labels "
         "(never used for training). ACC: accuracy under the best one-to-one matching of "
-        "clusters to digits.",
+        "clusters to digits. `raw` and `<model>` are the study's KMeans (on pixels / 255 "
+        "and on the model's latents); `<model>+dec` is DEC/IDEC refinement of the model, "
+        "`<model>+manifold` UMAP of its latents then a Gaussian mixture (N2D).",
+        "",
+        "One seed is one draw: single runs vary by several points between seeds. Means "
+        "and standard deviations over seeds: `dvc exp run --queue -S seed=1,2,3,4,5`, "
+        "`dvc queue start`, then `python -m aeclust.seeds` (reports/seeds.md).",
         "",
         "| run | ACC | NMI | ARI | silhouette | inertia | reconstruction MSE | final loss |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -89,16 +108,25 @@ def markdown(
             f"{_fmt(m.get('silhouette'))} | {_fmt(m.get('inertia'), 1)} | "
             f"{_fmt(m.get('reconstruction_mse'), 5)} | {_fmt(m.get('final_loss'), 5)} |"
         )
-    if timings:
+    trained = {name: t for name, t in timings.items() if "train_seconds" in t}
+    if trained:
         lines += [
             "",
             "| model | train seconds | seconds per epoch | epochs | backend |",
             "| --- | ---: | ---: | ---: | --- |",
         ]
-        for name, t in timings.items():
+        for name, t in trained.items():
             lines.append(
                 f"| {name} | {t['train_seconds']:.1f} | {t['seconds_per_epoch']:.3f} | "
                 f"{t['epochs']} | {t['backend']} |"
+            )
+    method_runs = [name for name, t in timings.items() if "train_seconds" not in t]
+    if method_runs:
+        details = method_details or {}
+        lines += ["", "| method run | seconds | details |", "| --- | ---: | --- |"]
+        for name in method_runs:
+            lines.append(
+                f"| {name} | {timings[name]['seconds']:.1f} | {_details(details.get(name, {}))} |"
             )
     for section, items in figures.items():
         lines += ["", f"## {section}", ""]

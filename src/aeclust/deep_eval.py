@@ -1,0 +1,335 @@
+"""The deep-clustering targets, measured over seeds outside DVC (for a GPU machine).
+
+For each seed: draw the sample, train each autoencoder, encode, then cluster its latents
+with the study's KMeans, N2D's manifold method (UMAP + Gaussian mixture) and DEC/IDEC,
+with the settings of params.yaml (`kmeans`, `methods`), and score each against the labels.
+Prints one line per seed, model and method, then the mean ± std over seeds, and writes
+everything to --output (JSON) after every result, so that a run cut short keeps its numbers.
+
+    python -m aeclust.deep_eval --source idx:/data/mnist --n-samples all --models dae \\
+        --epochs 200 --seeds 1,2,3,4,5 --output deep_eval.json
+
+Models are params.yaml's `models` entries, plus those of `EXTRA_MODELS` (same schema;
+copy one into params.yaml's `models:` to run it in the pipeline). The manifold method is
+skipped, with a note, where umap-learn is not installed. Of the pipeline's files, only
+params.yaml is read; nothing is written but --output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from aeclust.config import Params, load_params, parse_params
+from aeclust.errors import ParamsError, UserError
+
+log = logging.getLogger("aeclust.deep_eval")
+
+# DEC/IDEC/N2D's dense autoencoder, 784-500-500-2000-10 on pixels / 255, relu, linear latent.
+EXTRA_MODELS: dict[str, dict[str, Any]] = {
+    "dae": {
+        "kind": "dense",
+        "scaling": "unit_range",
+        "units": [500, 500, 2000, 10],
+        "activation": "relu",
+        "latent_activation": "linear",
+        "linear_latent": False,
+        "learning_rate": 0.001,
+        "epochs": 200,
+        "batch_size": 256,
+    },
+}
+METHOD_NAMES = ("kmeans", "manifold", "dec")
+
+
+def configure(
+    params_path: str,
+    model_names: list[str],
+    source: str | None = None,
+    n_samples: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    settings: tuple[str, ...] = (),
+) -> Params:
+    """params.yaml with the command line's changes, validated as params.yaml is: `models`
+    holds only `model_names` (params.yaml's entries, else EXTRA_MODELS'), with `epochs`
+    and `batch_size` if given; `settings` are `methods.*=VALUE` or `kmeans.*=VALUE`."""
+    load_params(params_path)  # the file itself must be valid
+    with open(params_path) as f:
+        raw = yaml.safe_load(f)
+    models = {}
+    for name in model_names:
+        entry = raw["models"].get(name) or EXTRA_MODELS.get(name)
+        if entry is None:
+            choices = ", ".join(dict.fromkeys([*raw["models"], *EXTRA_MODELS]))
+            raise ParamsError(f"--models {name}: must be one of {choices}")
+        changes = {"epochs": epochs, "batch_size": batch_size}
+        models[name] = {**entry, **{k: v for k, v in changes.items() if v is not None}}
+    raw["models"] = models
+    if source is not None:
+        raw["data"]["source"] = source
+    if n_samples is not None:
+        raw["data"]["n_samples"] = yaml.safe_load(n_samples)
+    for setting in settings:
+        dotted, _, value = setting.partition("=")
+        if not dotted.startswith(("methods.", "kmeans.")):
+            raise ParamsError(f"--set {setting}: only methods.* and kmeans.* can be set")
+        node = raw
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = yaml.safe_load(value)
+    return parse_params(raw, prefix="deep_eval: ")
+
+
+def umap_available() -> bool:
+    from aeclust.manifold import umap_class
+
+    try:
+        umap_class()
+    except UserError:
+        return False
+    return True
+
+
+def summary(results: list[dict]) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """{"<model>+<method>": {"acc": {"n", "mean", "std"}, "nmi": {...}}} over seeds."""
+    grouped: dict[str, list[dict]] = {}
+    for row in results:
+        grouped.setdefault(f"{row['model']}+{row['method']}", []).append(row)
+    out: dict[str, dict[str, dict[str, float | int | None]]] = {}
+    for run, rows in grouped.items():
+        out[run] = {}
+        for score in ("acc", "nmi", "ari"):
+            values = [r[score] for r in rows]
+            n, mean = len(values), sum(values) / len(values)
+            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
+            out[run][score] = {"n": n, "mean": round(mean, 4), "std": std and round(std, 4)}
+    return out
+
+
+def evaluate_seed(
+    params: Params,
+    images,
+    labels,
+    methods: list[str],
+    seed: int,
+    umap_parallel: bool,
+    on_row: Callable[[dict], None] = lambda row: None,
+) -> list[dict]:
+    """Every model of `params` and every method on one seed's sample of `images`.
+    Returns one row per model and method; `on_row` gets each row as it is made."""
+    import keras
+
+    from aeclust.clustering import kmeans, scores
+    from aeclust.data import stratified_sample
+    from aeclust.encoding import encode
+    from aeclust.models import build_autoencoder, model_inputs
+    from aeclust.scaling import SCALERS
+    from aeclust.training import make_deterministic, train_autoencoder
+
+    chosen = stratified_sample(labels, params.data.n_samples, seed)
+    digit_labels = labels[chosen]
+    rows: list[dict] = []
+
+    def record(model: str, method: str, features, cluster_ids, inertia, seconds, **extra):
+        row = {
+            "seed": seed,
+            "model": model,
+            "method": method,
+            **scores(features, cluster_ids, digit_labels, inertia, seed),
+            "seconds": round(seconds, 2),
+            **extra,
+        }
+        row = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in row.items()
+        }
+        rows.append(row)
+        on_row(row)
+        print(
+            f"seed {seed} {model}+{method}: ACC {row['acc']:.4f}  NMI {row['nmi']:.4f}  "
+            f"ARI {row['ari']:.4f}  ({seconds:.0f} s)",
+            flush=True,
+        )
+
+    for name, spec in params.models.items():
+        scaled = SCALERS[spec.scaling](images[chosen])
+        inputs = model_inputs(scaled, spec)
+        make_deterministic(seed)
+        autoencoder = build_autoencoder(spec, scaled.shape[1])
+        start = time.perf_counter()
+        losses = train_autoencoder(
+            autoencoder,
+            inputs,
+            learning_rate=spec.learning_rate,
+            epochs=spec.epochs,
+            batch_size=spec.batch_size,
+            seed=seed,
+        )
+        latents, _, mse = encode(autoencoder, inputs)
+        train_seconds = time.perf_counter() - start
+        print(
+            f"seed {seed} {name}: {spec.epochs} epochs in {train_seconds:.0f} s "
+            f"({keras.backend.backend()}), final loss {losses[-1]:.5f}, "
+            f"reconstruction MSE {mse:.5f}",
+            flush=True,
+        )
+        if "kmeans" in methods:
+            start = time.perf_counter()
+            cluster_ids, inertia = kmeans(latents, params.kmeans, seed)
+            record(name, "kmeans", latents, cluster_ids, inertia, time.perf_counter() - start)
+        if "manifold" in methods:
+            from aeclust.manifold import cluster_embedding, embed
+
+            start = time.perf_counter()
+            embedding = embed(latents, params.methods.manifold, seed, parallel=umap_parallel)
+            cluster_ids, inertia = cluster_embedding(
+                embedding, params.methods.manifold.clusterer, params.methods.n_clusters, seed
+            )
+            record(name, "manifold", embedding, cluster_ids, inertia, time.perf_counter() - start)
+        if "dec" in methods:  # last: it trains the autoencoder further, in place
+            from aeclust.dec import refine
+
+            start = time.perf_counter()
+            result = refine(
+                autoencoder, inputs, params.methods.dec, params.methods.n_clusters, seed
+            )
+            record(
+                name,
+                "dec",
+                result.latents,
+                result.cluster_ids,
+                float("nan"),
+                time.perf_counter() - start,
+                iterations=result.iterations,
+                converged=result.converged,
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m aeclust.deep_eval",
+        description="Deep clustering (KMeans, N2D manifold, DEC/IDEC) over seeds; see the doc.",
+    )
+    parser.add_argument("--params", default="params.yaml", help="kmeans, methods and models")
+    parser.add_argument("--source", help="data.source (default: params.yaml's)")
+    parser.add_argument("--n-samples", help='an integer or "all" (default: params.yaml\'s)')
+    parser.add_argument("--models", default="dae", help="comma-separated model names")
+    parser.add_argument("--epochs", type=int, help="override every model's epochs")
+    parser.add_argument("--batch-size", type=int, help="override every model's batch_size")
+    parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated seeds")
+    parser.add_argument(
+        "--methods", default=",".join(METHOD_NAMES), help="any of kmeans,manifold,dec"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="methods.dec.max_iter=N",
+        help="override a methods.* or kmeans.* param (YAML value); repeatable",
+    )
+    parser.add_argument(
+        "--umap-parallel",
+        action="store_true",
+        help="UMAP on every core, unseeded: faster, not reproducible",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=math.inf,
+        help="seconds: start no seed that would not end in time",
+    )
+    parser.add_argument("--output", default="deep_eval.json", help="results (JSON)")
+    args = parser.parse_args(argv)
+
+    params = configure(
+        args.params,
+        [name.strip() for name in args.models.split(",")],
+        source=args.source,
+        n_samples=args.n_samples,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        settings=tuple(args.set),
+    )
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHOD_NAMES]
+    if unknown:
+        raise ParamsError(f"--methods {','.join(unknown)}: must be among {', '.join(METHOD_NAMES)}")
+    if "manifold" in methods and not umap_available():
+        print("umap-learn is not installed: the manifold method is skipped", flush=True)
+        methods.remove("manifold")
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    import keras
+
+    from aeclust.sources import load_source
+
+    images, labels = load_source(params.data.source)
+    n_samples = params.data.n_samples
+    print(
+        f"{params.data.source}: {n_samples or len(images)} of {len(images)} images; "
+        f"models {', '.join(params.models)}; methods {', '.join(methods)}; seeds {seeds}; "
+        f"backend {keras.backend.backend()}",
+        flush=True,
+    )
+    results: list[dict] = []
+    began = time.perf_counter()
+    longest = 0.0
+    for seed in seeds:
+        spent = time.perf_counter() - began
+        if spent + longest > args.time_budget:
+            print(f"time budget: {spent:.0f} s spent, a seed takes {longest:.0f} s: stopping")
+            break
+        start = time.perf_counter()
+
+        def keep(row: dict) -> None:  # written after every row: a run cut short keeps them
+            results.append(row)
+            _write(args.output, params, results)
+
+        evaluate_seed(params, images, labels, methods, seed, args.umap_parallel, keep)
+        longest = max(longest, time.perf_counter() - start)
+    print("\nmean ± std over seeds:")
+    for run, stats in summary(results).items():
+        acc, nmi = stats["acc"], stats["nmi"]
+        print(
+            f"{run}: ACC {acc['mean']:.4f} ± {acc['std'] or 0:.4f}  "
+            f"NMI {nmi['mean']:.4f} ± {nmi['std'] or 0:.4f}  (n={acc['n']})"
+        )
+
+
+def _write(path: str, params: Params, results: list[dict]) -> None:
+    import keras
+
+    from aeclust.storage import save_json
+
+    n_samples = params.data.n_samples
+    save_json(
+        path,
+        {
+            "source": params.data.source,
+            "n_samples": "all" if n_samples is None else n_samples,
+            "models": {name: dataclasses.asdict(spec) for name, spec in params.models.items()},
+            "methods": dataclasses.asdict(params.methods),
+            "backend": keras.backend.backend(),
+            "runs": results,
+            "summary": summary(results),
+        },
+    )
+
+
+if __name__ == "__main__":
+    from aeclust.cli import run_stage
+
+    logging.getLogger("aeclust.dec").setLevel(logging.WARNING)
+    run_stage("deep_eval", main)
+    sys.exit(0)

@@ -1,0 +1,106 @@
+"""N2D's clustering (McConville et al. 2019): UMAP of an autoencoder's latents to a few
+dimensions, then a Gaussian mixture (or KMeans) on that embedding.
+
+No deep-learning framework is imported here: see `umap_class`.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+import warnings
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+from aeclust.config import ManifoldParams
+from aeclust.errors import UserError
+
+# umap/__init__.py imports umap.parametric_umap, which imports TensorFlow whenever it is
+# installed (5 s or more, and a framework that only train/encode/dec may load); when it is
+# missing, umap carries on without ParametricUMAP. No umap module can be imported without
+# running umap/__init__.py, so `umap_class` refuses TensorFlow for the length of that import.
+_NOT_NEEDED = ("tensorflow",)
+
+
+class _Refuse(importlib.abc.MetaPathFinder):
+    """An import finder that answers "not installed" for the packages `names`."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
+def umap_class():
+    """umap-learn's `UMAP`, imported without TensorFlow (unless something imported it
+    before). Raises `UserError` if umap-learn is not installed."""
+    refuse = _Refuse(_NOT_NEEDED)
+    sys.meta_path.insert(0, refuse)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ImportWarning)  # "ParametricUMAP will be unavailable"
+            from umap.umap_ import UMAP
+    except ImportError as exc:
+        if exc.name is not None and exc.name.partition(".")[0] in ("umap", "pynndescent"):
+            raise UserError(
+                "methods.manifold needs umap-learn: pip install umap-learn "
+                "(or set methods.manifold.enabled: false)"
+            ) from None
+        raise
+    finally:
+        sys.meta_path.remove(refuse)
+    return UMAP
+
+
+def embed(
+    latents: np.ndarray, spec: ManifoldParams, seed: int, parallel: bool = False
+) -> np.ndarray:
+    """UMAP of (n, d) latents to (n, spec.n_components) float32.
+
+    Seeded, hence single-threaded, and the same on every run on the same machine; with
+    `parallel`, unseeded on every core: several times faster on many cores, not reproducible."""
+    umap = umap_class()(
+        n_components=spec.n_components,
+        n_neighbors=spec.n_neighbors,
+        min_dist=spec.min_dist,
+        metric=spec.metric,
+        random_state=None if parallel else seed,
+        n_jobs=-1 if parallel else 1,
+    )
+    flat = latents.reshape(len(latents), -1).astype(np.float32)
+    with warnings.catch_warnings():
+        # "n_jobs value 1 overridden to 1 by setting random_state", graph warnings on tiny data
+        warnings.simplefilter("ignore", UserWarning)
+        embedding = umap.fit_transform(flat)
+    return np.asarray(embedding, dtype=np.float32)
+
+
+def cluster_embedding(
+    embedding: np.ndarray, clusterer: str, n_clusters: int, seed: int
+) -> tuple[np.ndarray, float]:
+    """Cluster an (n, k) embedding: "gmm" (full-covariance Gaussian mixture, as N2D) or
+    "kmeans" (10 restarts). Returns (cluster ids (n,) int64, inertia: NaN for gmm)."""
+    values = embedding.astype(np.float64)
+    if clusterer == "gmm":
+        mixture = GaussianMixture(
+            n_components=n_clusters, covariance_type="full", random_state=seed
+        )
+        return mixture.fit_predict(values).astype(np.int64), float("nan")
+    if clusterer == "kmeans":
+        model = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
+        return model.fit_predict(values).astype(np.int64), float(model.inertia_)
+    raise ValueError(f"clusterer={clusterer!r}: must be gmm or kmeans")
+
+
+def manifold_clusters(
+    latents: np.ndarray, spec: ManifoldParams, n_clusters: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """N2D on (n, d) latents. Returns (cluster ids (n,), embedding (n, k), inertia)."""
+    embedding = embed(latents, spec, seed)
+    cluster_ids, inertia = cluster_embedding(embedding, spec.clusterer, n_clusters, seed)
+    return cluster_ids, embedding, inertia

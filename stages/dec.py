@@ -1,0 +1,67 @@
+"""dec@<model>: DEC/IDEC refinement of the trained model (a clustering layer on its latent,
+initialised by KMeans, trained towards a sharpened target); cluster ids, the refined
+latents and scores against the digit labels.
+
+Usage: python stages/dec.py <model>
+
+With methods.dec.enabled false it writes only data/methods/<model>+dec/skipped.json
+(without loading Keras).
+"""
+
+import time
+
+from aeclust import layout, methods
+from aeclust.cli import run_stage
+from aeclust.config import load_params, run_name, select_model
+from aeclust.storage import load_array, save_array, save_json
+
+
+def main(argv: list[str]) -> None:
+    params = load_params(layout.PARAMS)
+    name, model_spec = select_model(params, argv)
+    spec = params.methods.dec
+    out = methods.run_dir(run_name(name, "dec"))
+    if not spec.enabled:
+        methods.write_skipped(out, "methods.dec.enabled")
+        return
+    images = load_array(layout.standardized(model_spec.scaling))
+    digit_labels = load_array(layout.PREPARED_LABELS)
+
+    # Only now pay for the deep-learning framework.
+    import keras
+
+    from aeclust.clustering import scores
+    from aeclust.dec import refine
+    from aeclust.models import load_model, model_inputs
+
+    autoencoder = load_model(layout.model_file(name))
+    start = time.perf_counter()
+    result = refine(
+        autoencoder,
+        model_inputs(images, model_spec),
+        spec,
+        params.methods.n_clusters,
+        params.seed,
+    )
+    seconds = time.perf_counter() - start
+    save_array(out / methods.CLUSTER_IDS, result.cluster_ids)
+    save_array(out / methods.LATENTS, result.latents)
+    save_json(
+        out / methods.SCORES,
+        scores(result.latents, result.cluster_ids, digit_labels, float("nan"), params.seed),
+    )
+    save_json(
+        out / methods.REFINEMENT,
+        {
+            "iterations": result.iterations,
+            "converged": result.converged,
+            "history": result.history,
+        },
+    )
+    save_json(
+        out / methods.TIMING, {"seconds": round(seconds, 3), "backend": keras.backend.backend()}
+    )
+
+
+if __name__ == "__main__":
+    run_stage("dec", main)

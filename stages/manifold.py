@@ -1,0 +1,46 @@
+"""manifold@<model>: N2D on the model's latents: UMAP to a few dimensions, then a Gaussian
+mixture (or KMeans); cluster ids, the embedding and scores against the digit labels.
+
+Usage: python stages/manifold.py <model>
+
+Imports no deep-learning framework. With methods.manifold.enabled false it writes only
+data/methods/<model>+manifold/skipped.json.
+"""
+
+import time
+
+from aeclust import layout, methods
+from aeclust.cli import run_stage
+from aeclust.clustering import scores
+from aeclust.config import load_params, run_name, select_model
+from aeclust.storage import load_array, save_array, save_json
+
+
+def main(argv: list[str]) -> None:
+    params = load_params(layout.PARAMS)
+    name, _ = select_model(params, argv)
+    spec = params.methods.manifold
+    out = methods.run_dir(run_name(name, "manifold"))
+    if not spec.enabled:
+        methods.write_skipped(out, "methods.manifold.enabled")
+        return
+    latents = load_array(layout.encoded(name) / "latents.npy")
+    digit_labels = load_array(layout.PREPARED_LABELS)
+
+    from aeclust.manifold import manifold_clusters
+
+    start = time.perf_counter()
+    cluster_ids, embedding, inertia = manifold_clusters(
+        latents, spec, params.methods.n_clusters, params.seed
+    )
+    seconds = time.perf_counter() - start
+    save_array(out / methods.CLUSTER_IDS, cluster_ids)
+    save_array(out / methods.EMBEDDING, embedding)
+    save_json(
+        out / methods.SCORES, scores(embedding, cluster_ids, digit_labels, inertia, params.seed)
+    )
+    save_json(out / methods.TIMING, {"seconds": round(seconds, 3)})
+
+
+if __name__ == "__main__":
+    run_stage("manifold", main)

@@ -1,0 +1,70 @@
+"""aeclust.deep_eval: the over-seeds measurement for a GPU machine, on tiny settings."""
+
+import json
+
+import pytest
+from conftest import ROOT
+
+from aeclust.config import DenseParams, load_params
+from aeclust.deep_eval import configure, main, summary
+from aeclust.errors import ParamsError
+
+PARAMS = str(ROOT / "params.yaml")
+
+
+def test_models_come_from_params_or_the_extra_entries():
+    params = configure(PARAMS, ["cnn", "dae"], epochs=7)
+    assert list(params.models) == ["cnn", "dae"]
+    assert params.models["cnn"].learning_rate == load_params(PARAMS).models["cnn"].learning_rate
+    dae = params.models["dae"]
+    assert isinstance(dae, DenseParams) and dae.units == (500, 500, 2000, 10)
+    assert dae.epochs == params.models["cnn"].epochs == 7
+    with pytest.raises(ParamsError, match=r"--models rnn: must be one of ffn, cnn, dae"):
+        configure(PARAMS, ["rnn"])
+
+
+def test_command_line_changes_are_validated_like_params_yaml():
+    params = configure(
+        PARAMS,
+        ["ffn"],
+        source="idx:/data/mnist",
+        n_samples="all",
+        settings=("methods.dec.max_iter=5", "methods.manifold.clusterer=kmeans"),
+    )
+    assert params.data.source == "idx:/data/mnist" and params.data.n_samples is None
+    assert params.methods.dec.max_iter == 5 and params.methods.manifold.clusterer == "kmeans"
+    with pytest.raises(ParamsError, match=r"methods\.dec\.gamma = -1: must be a number > 0"):
+        configure(PARAMS, ["ffn"], settings=("methods.dec.gamma=-1",))
+    with pytest.raises(ParamsError, match=r"data\.n_samples = 1: must be an integer >= 2"):
+        configure(PARAMS, ["ffn"], n_samples="1")
+    with pytest.raises(ParamsError, match=r"--set seed=3: only methods\.\* and kmeans\.\*"):
+        configure(PARAMS, ["ffn"], settings=("seed=3",))
+
+
+def test_summary_is_mean_and_std_over_seeds():
+    rows = [
+        {"seed": s, "model": "dae", "method": "dec", "acc": a, "nmi": 0.5, "ari": 0.4}
+        for s, a in ((1, 0.8), (2, 0.9), (3, 1.0))
+    ]
+    stats = summary(rows)["dae+dec"]
+    assert stats["acc"] == {"n": 3, "mean": 0.9, "std": 0.1}
+    assert stats["nmi"]["std"] == 0.0
+
+
+def test_a_tiny_run_writes_every_seed_model_and_method(tmp_path, capsys):
+    output = tmp_path / "deep_eval.json"
+    main(
+        [
+            "--params", PARAMS, "--n-samples", "100", "--models", "ffn", "--epochs", "1",
+            "--seeds", "1,2", "--methods", "kmeans,dec", "--set", "methods.dec.max_iter=4",
+            "--set", "methods.dec.update_interval=2", "--output", str(output),
+        ]
+    )  # fmt: skip
+    result = json.loads(output.read_text())
+    assert result["n_samples"] == 100 and result["models"]["ffn"]["epochs"] == 1
+    assert [(r["seed"], r["method"]) for r in result["runs"]] == [
+        (1, "kmeans"), (1, "dec"), (2, "kmeans"), (2, "dec"),
+    ]  # fmt: skip
+    assert result["runs"][1]["iterations"] <= 4
+    assert set(result["summary"]) == {"ffn+kmeans", "ffn+dec"}
+    assert "ffn+dec: ACC" in capsys.readouterr().out
