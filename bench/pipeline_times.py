@@ -120,7 +120,8 @@ def main() -> None:
     print(f"no-op dvc repro:            {noop:8.1f} s")
 
     stages = ["prepare", "standardize"]
-    stages += [f"train {m}" for m in params["models"]] + [f"encode {m}" for m in params["models"]]
+    for stage in ("train", "encode", "dec", "manifold"):
+        stages += [f"{stage} {m}" for m in params["models"]]
     stages += ["kmeans", "report"]
     if args.stages is not None:
         stages = [stage for stage in stages if stage in args.stages]

@@ -10,7 +10,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # What a clone of the project holds that the pipeline needs (no data, no outputs).
 PROJECT_FILES = ["dvc.yaml", "params.yaml", "stages", "src", "data/raw", ".dvcignore", ".gitignore"]
-TINY = {"data": {"n_samples": 300}, "epochs": 2}
+TINY = {"data": {"n_samples": 300}, "epochs": 2, "dec": {"max_iter": 20, "update_interval": 10}}
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -59,6 +59,7 @@ def make_project(dest: Path, tiny: bool = True) -> Path:
         params = yaml.safe_load((dest / "params.yaml").read_text())
         edit_params(dest, **{"data.n_samples": TINY["data"]["n_samples"]})
         edit_params(dest, **{f"models.{m}.epochs": TINY["epochs"] for m in params["models"]})
+        edit_params(dest, **{f"methods.dec.{k}": v for k, v in TINY["dec"].items()})
     run(["git", "add", "-A"], dest)
     run(["git", "commit", "-qm", "project"], dest)
     return dest

@@ -42,9 +42,8 @@ def test_dense_linear_latent_variant_adds_a_linear_layer():
 
 
 def test_dense_latent_activation_sets_only_the_latent_layer():
-    spec = DenseParams(
-        **{**DENSE.__dict__, "units": (500, 500, 2000, 10)}, latent_activation="linear"
-    )
+    changes = {"units": (500, 500, 2000, 10), "latent_activation": "linear"}
+    spec = DenseParams(**{**DENSE.__dict__, **changes})
     model = build_autoencoder(spec, 28)
     s = shapes(model)
     assert [s[f"encoder_{i}"] for i in range(3)] == [(None, 500), (None, 500), (None, 2000)]
