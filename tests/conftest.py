@@ -40,8 +40,12 @@ def edit_params(project: Path, **changes) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def make_project(dest: Path, tiny: bool = True) -> Path:
-    """Copy the project into `dest`, a new git + DVC repository, with tiny params."""
+def make_project(dest: Path, tiny: bool = True, methods: bool = False) -> Path:
+    """Copy the project into `dest`, a new git + DVC repository, with tiny params.
+
+    With `tiny`, the dec and manifold stages are switched off unless `methods` (they still
+    run, in a second each, and write skipped.json): only the tests of the methods pay for
+    DEC's and UMAP's imports."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         src = ROOT / name
@@ -60,6 +64,7 @@ def make_project(dest: Path, tiny: bool = True) -> Path:
         edit_params(dest, **{"data.n_samples": TINY["data"]["n_samples"]})
         edit_params(dest, **{f"models.{m}.epochs": TINY["epochs"] for m in params["models"]})
         edit_params(dest, **{f"methods.dec.{k}": v for k, v in TINY["dec"].items()})
+        edit_params(dest, **{f"methods.{m}.enabled": methods for m in ("dec", "manifold")})
     run(["git", "add", "-A"], dest)
     run(["git", "commit", "-qm", "project"], dest)
     return dest

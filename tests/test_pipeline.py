@@ -1,10 +1,11 @@
 """End to end: the real `dvc repro` in a temporary git repository, with tiny params."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import edit_params, run
+from conftest import edit_params, make_project, run
 
 pytestmark = pytest.mark.e2e
 
@@ -21,8 +22,13 @@ def changed_stages(project) -> set[str]:
 METHOD_RUNS = ["ffn+dec", "ffn+manifold", "cnn+dec", "cnn+manifold"]
 
 
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A tiny project with both methods on (DEC: 20 batches, 2 target updates)."""
+    return make_project(tmp_path / "project", methods=True)
+
+
 def test_repro_runs_the_study_and_reruns_only_what_changed(project):
-    # The project's DEC is tiny too (conftest.TINY): 20 batches, 2 target updates.
     first = run(["dvc", "repro"], project)
     assert ran_stages(first.stdout) == [
         "prepare",
