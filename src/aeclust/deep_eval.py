@@ -30,6 +30,7 @@ import yaml
 
 from aeclust.config import Params, load_params, parse_params
 from aeclust.errors import ParamsError, UserError
+from aeclust.seeds import score_stats
 
 log = logging.getLogger("aeclust.deep_eval")
 
@@ -109,10 +110,13 @@ def summary(results: list[dict]) -> dict[str, dict[str, dict[str, float | int | 
     for run, rows in grouped.items():
         out[run] = {}
         for score in ("acc", "nmi", "ari"):
-            values = [r[score] for r in rows]
-            n, mean = len(values), sum(values) / len(values)
-            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
-            out[run][score] = {"n": n, "mean": round(mean, 4), "std": std and round(std, 4)}
+            stats = score_stats([r[score] for r in rows])
+            std = stats["std"]
+            out[run][score] = {
+                "n": stats["n"],
+                "mean": round(stats["mean"], 4),
+                "std": None if std is None else round(std, 4),
+            }
     return out
 
 

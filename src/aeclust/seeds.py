@@ -114,7 +114,8 @@ def runs_from_exp_show(show: list[dict]) -> list[Run]:
     return runs
 
 
-def _stats(values: list[float]) -> dict[str, float | None]:
+def score_stats(values: list[float]) -> dict[str, float | None]:
+    """n, mean, standard deviation (n - 1; None for one value), min and max of `values`."""
     n = len(values)
     if not n:
         return {"n": 0, "mean": None, "std": None, "min": None, "max": None}
@@ -153,7 +154,7 @@ def summarize(runs: list[Run], reference: dict[str, Any]) -> list[Group]:
         run_names = list(dict.fromkeys(run for r in chosen for run in r.metrics))
         for run in run_names:
             group.stats[run] = {
-                score: _stats(
+                score: score_stats(
                     [
                         float(r.metrics[run][score])
                         for r in chosen
