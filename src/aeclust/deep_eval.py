@@ -120,6 +120,40 @@ def summary(results: list[dict]) -> dict[str, dict[str, dict[str, float | int | 
     return out
 
 
+def train_and_encode(spec, images, seed: int, name: str):
+    """Scale `images`, build, train and encode with the model entry `spec`, as the
+    pipeline's train and encode stages do. Prints the training's time and losses.
+    Returns (autoencoder, model inputs, latents (n, ...))."""
+    import keras
+
+    from aeclust.encoding import encode
+    from aeclust.models import build_autoencoder, model_inputs
+    from aeclust.scaling import SCALERS
+    from aeclust.training import make_deterministic, train_autoencoder
+
+    scaled = SCALERS[spec.scaling](images)
+    inputs = model_inputs(scaled, spec)
+    make_deterministic(seed)
+    autoencoder = build_autoencoder(spec, scaled.shape[1])
+    start = time.perf_counter()
+    losses = train_autoencoder(
+        autoencoder,
+        inputs,
+        learning_rate=spec.learning_rate,
+        epochs=spec.epochs,
+        batch_size=spec.batch_size,
+        seed=seed,
+    )
+    latents, _, mse = encode(autoencoder, inputs)
+    print(
+        f"seed {seed} {name}: {spec.epochs} epochs in {time.perf_counter() - start:.0f} s "
+        f"({keras.backend.backend()}), final loss {losses[-1]:.5f}, "
+        f"reconstruction MSE {mse:.5f}",
+        flush=True,
+    )
+    return autoencoder, inputs, latents
+
+
 def evaluate_seed(
     params: Params,
     images,
@@ -131,14 +165,8 @@ def evaluate_seed(
 ) -> list[dict]:
     """Every model of `params` and every method on one seed's sample of `images`.
     Returns one row per model and method; `on_row` gets each row as it is made."""
-    import keras
-
     from aeclust.clustering import kmeans, scores
     from aeclust.data import stratified_sample
-    from aeclust.encoding import encode
-    from aeclust.models import build_autoencoder, model_inputs
-    from aeclust.scaling import SCALERS
-    from aeclust.training import make_deterministic, train_autoencoder
 
     chosen = stratified_sample(labels, params.data.n_samples, seed)
     digit_labels = labels[chosen]
@@ -166,27 +194,7 @@ def evaluate_seed(
         )
 
     for name, spec in params.models.items():
-        scaled = SCALERS[spec.scaling](images[chosen])
-        inputs = model_inputs(scaled, spec)
-        make_deterministic(seed)
-        autoencoder = build_autoencoder(spec, scaled.shape[1])
-        start = time.perf_counter()
-        losses = train_autoencoder(
-            autoencoder,
-            inputs,
-            learning_rate=spec.learning_rate,
-            epochs=spec.epochs,
-            batch_size=spec.batch_size,
-            seed=seed,
-        )
-        latents, _, mse = encode(autoencoder, inputs)
-        train_seconds = time.perf_counter() - start
-        print(
-            f"seed {seed} {name}: {spec.epochs} epochs in {train_seconds:.0f} s "
-            f"({keras.backend.backend()}), final loss {losses[-1]:.5f}, "
-            f"reconstruction MSE {mse:.5f}",
-            flush=True,
-        )
+        autoencoder, inputs, latents = train_and_encode(spec, images[chosen], seed, name)
         if "kmeans" in methods:
             start = time.perf_counter()
             cluster_ids, inertia = kmeans(latents, params.kmeans, seed)
