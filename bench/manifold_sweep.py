@@ -13,7 +13,7 @@ On each sample, each model of --models is trained and encoded as the pipeline do
 (params.yaml's entries, or `aeclust.deep_eval.EXTRA_MODELS`), and the raw pixels / 255 are
 kept as a baseline "model". Every latent set is then embedded by UMAP for each setting of
 the grid (n_neighbors x metric, n_components and min_dist as params.yaml) and clustered
-by a Gaussian mixture (n_init 1, as N2D and the pipeline), a Gaussian mixture with 10
+by a Gaussian mixture (n_init 1, as N2D), a Gaussian mixture with 10
 restarts (best likelihood) and KMeans (10 restarts), in a pool of worker processes while
 the next model trains.
 
@@ -124,7 +124,7 @@ def describe(complete: dict[tuple, dict[str, list[float]]], key: tuple) -> dict:
     }
 
 
-def summarise(rows: list[dict], default: tuple[int, str]) -> dict[str, dict]:
+def summarise(rows: list[dict], default: tuple[int, str, str | None]) -> dict[str, dict]:
     """Per model: the tuning-chosen setting, params.yaml's, and the label-tuned best."""
     out: dict[str, dict] = {}
     for model in dict.fromkeys(r["model"] for r in rows):
@@ -147,8 +147,8 @@ def summarise(rows: list[dict], default: tuple[int, str]) -> dict[str, dict]:
             "chosen_on_tuning": describe(complete, chosen),
             "label_tuned": describe(complete, oracle),
         }
-        if (*default, "gmm") in complete:
-            out[model]["params_yaml"] = describe(complete, (*default, "gmm"))
+        if default in complete:
+            out[model]["params_yaml"] = describe(complete, default)
     return out
 
 
@@ -164,7 +164,10 @@ def main(argv: list[str] | None = None) -> None:
     model_names = [m.strip() for m in args.models.split(",") if m.strip()]
     params = configure(args.params, model_names, epochs=args.epochs)
     manifold = params.methods.manifold
-    default = (manifold.n_neighbors, manifold.metric)
+    clusterer = manifold.clusterer
+    if clusterer == "gmm" and manifold.n_init > 1:
+        clusterer = "gmm10" if manifold.n_init == 10 else None  # else not in the grid
+    default = (manifold.n_neighbors, manifold.metric, clusterer)
     grid = list(
         itertools.product([int(n) for n in args.neighbors.split(",")], args.metrics.split(","))
     )

@@ -135,6 +135,11 @@ def test_default_params_are_the_study_settings():
             "hamming",
             r"methods\.manifold\.metric = 'hamming': must be one of: euclidean, cosine",
         ),
+        (
+            "methods.manifold.n_init",
+            0,
+            r"methods\.manifold\.n_init = 0: must be an integer >= 1",
+        ),
         ("methods.n_clusters", 1, r"methods\.n_clusters = 1: must be an integer >= 2"),
         (
             "methods.n_clusters",
@@ -165,6 +170,7 @@ def test_default_params_switch_both_methods_on():
     assert params.methods.n_clusters == params.kmeans.n_clusters == 10
     assert dec.enabled and dec.reconstruction and dec.gamma == 0.1 and dec.tol == 0.001
     assert manifold.enabled and manifold.clusterer == "gmm" and manifold.min_dist == 0.0
+    assert manifold.n_init == 10
     assert list(params.method_runs()) == ["ffn+dec", "ffn+manifold", "cnn+dec", "cnn+manifold"]
     assert params.method_runs()["cnn+manifold"] == ("cnn", "manifold")
 
@@ -206,6 +212,12 @@ def test_latent_activation_is_optional_and_defaults_to_the_layers_activation():
     params = parse_params(raw)
     assert params.models["ffn"].latent_activation is None
     assert params.models["dae"].latent_activation == "linear"
+
+
+def test_manifold_n_init_is_optional_and_defaults_to_n2ds_single_start():
+    raw = copy.deepcopy(DEFAULT)
+    del raw["methods"]["manifold"]["n_init"]  # params.yaml of an older commit
+    assert parse_params(raw).methods.manifold.n_init == 1
 
 
 def test_invalid_yaml_is_one_line(tmp_path):

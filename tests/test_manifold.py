@@ -53,6 +53,24 @@ def test_latents_of_any_shape_are_flattened():
     assert clustering_accuracy(cluster_ids, labels) == 1.0
 
 
+def test_gmm_restarts_keep_the_most_likely_mixture(monkeypatch):
+    import aeclust.manifold
+
+    starts = []
+
+    class Spy(aeclust.manifold.GaussianMixture):
+        def fit_predict(self, X, y=None):
+            starts.append(self.n_init)
+            return super().fit_predict(X, y)
+
+    monkeypatch.setattr(aeclust.manifold, "GaussianMixture", Spy)
+    points, labels = blobs(0.3)
+    spec = ManifoldParams(**{**SPEC.__dict__, "n_init": 4})
+    cluster_ids, _, _ = manifold_clusters(points, spec, 4, seed=7)
+    assert starts == [4]
+    assert clustering_accuracy(cluster_ids, labels) == 1.0
+
+
 def test_umap_is_imported_without_a_deep_learning_framework():
     # umap/__init__.py imports TensorFlow when it is installed; the manifold stage must not.
     script = (

@@ -100,6 +100,7 @@ class ManifoldParams:
     min_dist: float
     metric: str
     clusterer: str
+    n_init: int = 1  # restarts of the Gaussian mixture (best likelihood wins); N2D used 1
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ _DENSE_KEYS: dict[str, Checker] = {
     "batch_size": _integer(1),
     "latent_activation": _choice(ACTIVATIONS),
 }
-_OPTIONAL_KEYS = {"latent_activation"}  # may be left out: the dataclass default applies
+_OPTIONAL_KEYS = {"latent_activation", "n_init"}  # may be left out: the dataclass default applies
 _CONV_KEYS: dict[str, Checker] = {
     "kind": _choice(KINDS),
     "scaling": _choice(SCALINGS),
@@ -273,6 +274,7 @@ _MANIFOLD_KEYS: dict[str, Checker] = {
     "min_dist": _fraction,  # UMAP needs min_dist <= spread (1.0)
     "metric": _choice(UMAP_METRICS),
     "clusterer": _choice(CLUSTERERS),
+    "n_init": _integer(1),
 }
 _METHODS_KEYS = ("n_clusters", *METHODS)
 _DATA_KEYS: dict[str, Checker] = {"source": _source, "n_samples": _n_samples}

@@ -205,7 +205,11 @@ def evaluate_seed(
             start = time.perf_counter()
             embedding = embed(latents, params.methods.manifold, seed, parallel=umap_parallel)
             cluster_ids, inertia = cluster_embedding(
-                embedding, params.methods.manifold.clusterer, params.methods.n_clusters, seed
+                embedding,
+                params.methods.manifold.clusterer,
+                params.methods.n_clusters,
+                seed,
+                params.methods.manifold.n_init,
             )
             record(name, "manifold", embedding, cluster_ids, inertia, time.perf_counter() - start)
         if "dec" in methods:  # last: it trains the autoencoder further, in place

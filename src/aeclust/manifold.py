@@ -81,14 +81,15 @@ def embed(
 
 
 def cluster_embedding(
-    embedding: np.ndarray, clusterer: str, n_clusters: int, seed: int
+    embedding: np.ndarray, clusterer: str, n_clusters: int, seed: int, n_init: int = 1
 ) -> tuple[np.ndarray, float]:
-    """Cluster an (n, k) embedding: "gmm" (full-covariance Gaussian mixture, as N2D) or
-    "kmeans" (10 restarts). Returns (cluster ids (n,) int64, inertia: NaN for gmm)."""
+    """Cluster an (n, k) embedding: "gmm" (full-covariance Gaussian mixture, as N2D; the
+    best likelihood of `n_init` starts) or "kmeans" (10 restarts).
+    Returns (cluster ids (n,) int64, inertia: NaN for gmm)."""
     values = embedding.astype(np.float64)
     if clusterer == "gmm":
         mixture = GaussianMixture(
-            n_components=n_clusters, covariance_type="full", random_state=seed
+            n_components=n_clusters, covariance_type="full", n_init=n_init, random_state=seed
         )
         return mixture.fit_predict(values).astype(np.int64), float("nan")
     if clusterer == "kmeans":
@@ -102,5 +103,7 @@ def manifold_clusters(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """N2D on (n, d) latents. Returns (cluster ids (n,), embedding (n, k), inertia)."""
     embedding = embed(latents, spec, seed)
-    cluster_ids, inertia = cluster_embedding(embedding, spec.clusterer, n_clusters, seed)
+    cluster_ids, inertia = cluster_embedding(
+        embedding, spec.clusterer, n_clusters, seed, spec.n_init
+    )
     return cluster_ids, embedding, inertia
