@@ -24,6 +24,10 @@ evaluation samples is printed too, marked as label-tuned. Everything goes to --o
 
     KERAS_BACKEND=jax PYTHONPATH=src python bench/manifold_sweep.py \\
         --tune-source idx:.devdata/mnist --output sweep.json
+
+Training wants a GPU and the UMAPs want many cores: `--save-latents DIR` keeps every
+latent set, and `--from-latents DIR` sweeps such a folder without training (on another
+machine, or with another grid).
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n-samples", type=int, default=3000)
     parser.add_argument("--eval-source", default="embedded")
     parser.add_argument("--eval-seeds", default="1,2,3,4,5")
-    parser.add_argument("--tune-source", required=True, help="e.g. idx:<MNIST IDX dir>")
+    parser.add_argument("--tune-source", help="e.g. idx:<MNIST IDX dir> (required to train)")
     parser.add_argument("--tune-seeds", default="101,102,103")
     parser.add_argument("--neighbors", default="5,10,20,40", help="UMAP n_neighbors grid")
     parser.add_argument("--metrics", default="euclidean,cosine", help="UMAP metric grid")
@@ -62,7 +66,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--deadline", type=float, default=float("inf"), help="seconds: train nothing after"
     )
     parser.add_argument("--output", default="manifold_sweep.json")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--save-latents", help="folder: keep every latent set (<role>_<seed>_<model>.npz)"
+    )
+    parser.add_argument(
+        "--from-latents",
+        help="folder of --save-latents files: sweep those, train nothing (e.g. trained on a "
+        "GPU machine, swept on another's CPUs)",
+    )
+    args = parser.parse_args(argv)
+    if not args.tune_source and not args.from_latents:
+        parser.error("--tune-source is required unless --from-latents is given")
+    return args
 
 
 def image_hash(image) -> bytes:
@@ -152,14 +167,67 @@ def summarise(rows: list[dict], default: tuple[int, str, str | None]) -> dict[st
     return out
 
 
+def trained_latents(args: argparse.Namespace, params, began: float):
+    """Yield (role, seed, model, latents, labels): the raw pixels / 255 and each model's
+    latents, trained on the tuning and evaluation samples in turn (saved to
+    --save-latents if given); nothing more is trained after --deadline seconds."""
+    import numpy as np
+
+    from aeclust.data import stratified_sample
+    from aeclust.deep_eval import train_and_encode
+    from aeclust.sources import load_source
+
+    eval_images, eval_labels = load_source(args.eval_source)
+    tune_images, tune_labels = load_source(args.tune_source)
+    seen = {image_hash(image) for image in eval_images}
+    keep = np.array([image_hash(image) not in seen for image in tune_images])
+    tune_images, tune_labels = tune_images[keep], tune_labels[keep]
+    print(
+        f"tuning: {args.tune_source}, {len(tune_images)} images not in {args.eval_source} "
+        f"({int((~keep).sum())} left out); evaluation: {args.eval_source}",
+        flush=True,
+    )
+    tuning = [("tune", int(s), tune_images, tune_labels) for s in args.tune_seeds.split(",")]
+    evaluation = [("eval", int(s), eval_images, eval_labels) for s in args.eval_seeds.split(",")]
+    # Interleaved, so that a run cut short has some of both.
+    samples = [s for pair in itertools.zip_longest(tuning, evaluation) for s in pair if s]
+    for role, seed, images, labels in samples:
+        chosen = stratified_sample(labels, args.n_samples, seed)
+        found = {"raw": images[chosen].reshape(len(chosen), -1) / np.float32(255)}
+        for name, spec in params.models.items():
+            if time.perf_counter() - began > args.deadline:
+                print("deadline: no more training", flush=True)
+                break
+            found[name] = train_and_encode(spec, images[chosen], seed, name)[2]
+        for name, latents in found.items():
+            if args.save_latents:
+                Path(args.save_latents).mkdir(parents=True, exist_ok=True)
+                np.savez_compressed(
+                    Path(args.save_latents) / f"{role}_{seed}_{name}.npz",
+                    latents=latents,
+                    labels=labels[chosen],
+                )
+            yield role, seed, name, latents, labels[chosen]
+        if time.perf_counter() - began > args.deadline:
+            return
+
+
+def saved_latents(folder: Path):
+    """Yield (role, seed, model, latents, labels) from --save-latents' files."""
+    import numpy as np
+
+    for path in sorted(folder.glob("*_*_*.npz")):
+        role, seed, name = path.stem.split("_", 2)
+        with np.load(path, allow_pickle=False) as saved:
+            yield role, int(seed), name, saved["latents"], saved["labels"]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     began = time.perf_counter()
     import numpy as np
 
-    from aeclust.data import stratified_sample
-    from aeclust.deep_eval import configure, train_and_encode
-    from aeclust.sources import load_source
+    from aeclust.deep_eval import configure
 
     model_names = [m.strip() for m in args.models.split(",") if m.strip()]
     params = configure(args.params, model_names, epochs=args.epochs)
@@ -171,21 +239,14 @@ def main(argv: list[str] | None = None) -> None:
     grid = list(
         itertools.product([int(n) for n in args.neighbors.split(",")], args.metrics.split(","))
     )
-    eval_images, eval_labels = load_source(args.eval_source)
-    tune_images, tune_labels = load_source(args.tune_source)
-    seen = {image_hash(image) for image in eval_images}
-    keep = np.array([image_hash(image) not in seen for image in tune_images])
-    tune_images, tune_labels = tune_images[keep], tune_labels[keep]
     print(
-        f"tuning: {args.tune_source}, {len(tune_images)} images not in {args.eval_source} "
-        f"({int((~keep).sum())} left out); evaluation: {args.eval_source}; grid "
-        f"{len(grid)} UMAP settings x {', '.join(CLUSTERERS)}; {args.workers} workers",
+        f"grid {len(grid)} UMAP settings x {', '.join(CLUSTERERS)}; {args.workers} workers",
         flush=True,
     )
-    tuning = [("tune", int(s), tune_images, tune_labels) for s in args.tune_seeds.split(",")]
-    evaluation = [("eval", int(s), eval_images, eval_labels) for s in args.eval_seeds.split(",")]
-    # Interleaved, so that a run cut short has some of both.
-    samples = [s for pair in itertools.zip_longest(tuning, evaluation) for s in pair if s]
+    if args.from_latents:
+        sets = saved_latents(Path(args.from_latents))
+    else:
+        sets = trained_latents(args, params, began)
 
     rows: list[dict] = []
     pending: dict[cf.Future, dict] = {}
@@ -208,37 +269,27 @@ def main(argv: list[str] | None = None) -> None:
             save(args.output, rows, summarise([r for r in rows if "error" not in r], default))
 
     with cf.ProcessPoolExecutor(args.workers, mp_context=context, initializer=_worker_init) as pool:
-        for role, seed, images, labels in samples:
-            chosen = stratified_sample(labels, args.n_samples, seed)
-            latent_sets = {"raw": images[chosen].reshape(len(chosen), -1) / np.float32(255)}
-            for name, spec in params.models.items():
-                if time.perf_counter() - began > args.deadline:
-                    break
-                latent_sets[name] = train_and_encode(spec, images[chosen], seed, name)[2]
-                collect(block=False)
-            for name, latents in latent_sets.items():
-                flat = latents.reshape(len(latents), -1).astype(np.float32)
-                for n_neighbors, metric in grid:
-                    future = pool.submit(
-                        sweep_one,
-                        flat,
-                        labels[chosen],
-                        n_neighbors,
-                        metric,
-                        manifold.n_components,
-                        manifold.min_dist,
-                        seed,
-                    )
-                    pending[future] = {
-                        "role": role,
-                        "seed": seed,
-                        "model": name,
-                        "n_neighbors": n_neighbors,
-                        "metric": metric,
-                    }
-            if time.perf_counter() - began > args.deadline:
-                print("deadline: no more training", flush=True)
-                break
+        for role, seed, name, latents, labels in sets:
+            flat = latents.reshape(len(latents), -1).astype(np.float32)
+            for n_neighbors, metric in grid:
+                future = pool.submit(
+                    sweep_one,
+                    flat,
+                    labels,
+                    n_neighbors,
+                    metric,
+                    manifold.n_components,
+                    manifold.min_dist,
+                    seed,
+                )
+                pending[future] = {
+                    "role": role,
+                    "seed": seed,
+                    "model": name,
+                    "n_neighbors": n_neighbors,
+                    "metric": metric,
+                }
+            collect(block=False)
         collect(block=True)
     summary = summarise([r for r in rows if "error" not in r], default)
     save(args.output, rows, summary)
