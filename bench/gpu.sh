@@ -2,14 +2,16 @@
 # The GPU measurements of the README, in one command for a CUDA machine with JAX (TensorFlow
 # may be absent there): the training benchmark at 3000 and at 70000 images, then the
 # deep-clustering runs of `python -m aeclust.deep_eval` over 5 seeds (full MNIST and
-# Fashion-MNIST with the 784-500-500-2000-10 autoencoder, then the study's 3000 images).
+# Fashion-MNIST with the 784-500-500-2000-10 autoencoder, then the study's 3000 images),
+# then the manifold settings' sweep at 3000 images.
 #
 #   bench/gpu.sh OUTDIR [MNIST_IDX_DIR FASHION_IDX_DIR]     # full sizes (about 40 min on
 #                                                          # an H200; BUDGET=seconds per stage)
 #   SCALE=tiny bench/gpu.sh OUTDIR ...                     # a few-minute smoke test on a CPU
 #
 # Writes to OUTDIR: env.txt, speed_3000.txt, speed_70000.txt, deep_eval.json (every run and
-# the mean and std per dataset, model and method) and logs.tar.gz. Needs keras, numpy,
+# the mean and std per dataset, model and method), manifold_sweep.json
+# (bench/manifold_sweep.py) and logs.tar.gz. Needs keras, numpy,
 # scikit-learn, umap-learn, mlxtend and pyyaml importable; run from the project root.
 set -u
 out=${1:?usage: bench/gpu.sh OUTDIR [MNIST_IDX_DIR FASHION_IDX_DIR]}
@@ -72,6 +74,19 @@ wait
 small_args=(--models ffn,cnn,dae)
 if [ -n "$small_epochs" ]; then small_args+=(--epochs "$small_epochs" --n-samples 300); fi
 evaluate study3000 "$eval_limit" "${small_args[@]}"
+
+# 3. The manifold method's settings at 3000 images, tuned on held-out MNIST images (the
+# UMAPs, ~20 s each on a busy 16-core host, take longer than the training: ~10 min).
+sweep_args=(--models ffn,cnn,dae)
+if [ -n "$small_epochs" ]; then
+    sweep_args+=(--epochs "$small_epochs" --n-samples 300 --eval-seeds 1 --tune-seeds 101
+                 --neighbors 10,20 --metrics euclidean)
+fi
+timeout $((eval_limit + 600)) "$py" bench/manifold_sweep.py --tune-source "idx:$mnist" \
+    --deadline "$eval_limit" --output "$out/manifold_sweep.json" "${sweep_args[@]}" \
+    >"$logs/sweep.log" 2>&1
+echo "manifold sweep: exit $?"
+tail -12 "$logs/sweep.log"
 
 "$py" - "$logs" "$out/deep_eval.json" <<'EOF'
 import json, pathlib, sys
