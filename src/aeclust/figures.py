@@ -5,6 +5,7 @@ Arrays in, figures out; nothing here reads or writes files.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import matplotlib
@@ -43,6 +44,12 @@ def sample_figure(image: np.ndarray, latent: np.ndarray, title: str) -> Figure:
     return fig
 
 
+@functools.cache
+def _colormap(name: str):
+    """A named colormap, looked up once (each lookup by name copies it, which is slow)."""
+    return matplotlib.colormaps[name]
+
+
 def _tile(image: np.ndarray, cmap: str, side: int) -> np.ndarray:
     """`image` scaled to its own min..max (as imshow does), coloured with `cmap` and
     resized (nearest neighbour) to side x side RGB."""
@@ -51,29 +58,22 @@ def _tile(image: np.ndarray, cmap: str, side: int) -> np.ndarray:
     norm = (values - low) / (high - low) if high > low else np.zeros_like(values)
     rows = np.arange(side) * values.shape[0] // side
     cols = np.arange(side) * values.shape[1] // side
-    return plt.get_cmap(cmap)(norm[np.ix_(rows, cols)])[..., :3]
+    return _colormap(cmap)(norm[np.ix_(rows, cols)])[..., :3]
 
 
-def cluster_members_figure(
-    images: np.ndarray, latents: np.ndarray, cluster_ids: np.ndarray, title: str
+def _mosaic_figure(
+    tiles: list[list[np.ndarray]], labels: list[str], width: int, title: str, figsize
 ) -> Figure:
-    """The study's figure B as one image: for each cluster k, a row of up to 10 member
-    originals (`bone`, labelled "k-original") over a row of their latents (`Greys`,
-    "k-latent"). Drawn as one mosaic, so that it stays fast for many clusters."""
-    clusters = np.unique(cluster_ids)
-    side, gap = images.shape[1], 2
+    """Rows of side x side RGB tiles as one image on white (a row may be shorter than
+    `width`), each row named by its label: one Axes however many tiles, so it stays fast."""
+    side = tiles[0][0].shape[0] if tiles and tiles[0] else 1
+    gap = 2
     step = side + gap
-    mosaic = np.ones((2 * len(clusters) * step, PER_CLUSTER * step, 3))
-    labels = []
-    for row, k in enumerate(clusters):
-        members = np.flatnonzero(cluster_ids == k)[:PER_CLUSTER]
-        for col, member in enumerate(members):
-            top, left = 2 * row * step, col * step
-            mosaic[top : top + side, left : left + side] = _tile(images[member], "bone", side)
-            latent = _tile(latent_grid(latents[member]), "Greys", side)
-            mosaic[top + step : top + step + side, left : left + side] = latent
-        labels += [f"{k}-original", f"{k}-latent"]
-    fig, ax = plt.subplots(figsize=(PER_CLUSTER * 0.9 + 1, 2 * len(clusters) * 0.9 + 0.6))
+    mosaic = np.ones((len(tiles) * step, width * step, 3))
+    for r, row in enumerate(tiles):
+        for c, tile in enumerate(row):
+            mosaic[r * step : r * step + side, c * step : c * step + side] = tile
+    fig, ax = plt.subplots(figsize=figsize)
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_yticks(np.arange(len(labels)) * step + side / 2, labels, fontsize=7)
     ax.set_xticks([])
@@ -84,22 +84,36 @@ def cluster_members_figure(
     return fig
 
 
+def cluster_members_figure(
+    images: np.ndarray, latents: np.ndarray, cluster_ids: np.ndarray, title: str
+) -> Figure:
+    """The study's figure B as one image: for each cluster k, a row of up to 10 member
+    originals (`bone`, labelled "k-original") over a row of their latents (`Greys`,
+    "k-latent")."""
+    side = images.shape[1]
+    tiles, labels = [], []
+    for k in np.unique(cluster_ids):
+        members = np.flatnonzero(cluster_ids == k)[:PER_CLUSTER]
+        tiles.append([_tile(images[m], "bone", side) for m in members])
+        tiles.append([_tile(latent_grid(latents[m]), "Greys", side) for m in members])
+        labels += [f"{k}-original", f"{k}-latent"]
+    figsize = (PER_CLUSTER * 0.6 + 1, len(labels) * 0.6 + 0.6)
+    return _mosaic_figure(tiles, labels, PER_CLUSTER, title, figsize)
+
+
 def reconstructions_figure(
     images: np.ndarray, reconstructions: np.ndarray, title: str, count: int = 10
 ) -> Figure:
-    """Originals (top row) over the model's reconstructions (bottom row)."""
+    """The first `count` originals (top row) over the model's reconstructions (bottom row),
+    each scaled to its own min..max in `Greys`."""
     count = min(count, len(images))
-    fig, axes = plt.subplots(2, count, figsize=(count * 1.0, 2.3), squeeze=False)
-    for col in range(count):
-        axes[0, col].imshow(images[col], cmap="Greys")
-        axes[1, col].imshow(reconstructions[col], cmap="Greys")
-        _blank(axes[0, col])
-        _blank(axes[1, col])
-    axes[0, 0].set_ylabel("original", fontsize=8)
-    axes[1, 0].set_ylabel("reconstructed", fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    side = images.shape[1]
+    tiles = [
+        [_tile(images[i], "Greys", side) for i in range(count)],
+        [_tile(reconstructions[i], "Greys", side) for i in range(count)],
+    ]
+    figsize = (count * 1.0 + 1, 2.6)
+    return _mosaic_figure(tiles, ["original", "reconstructed"], count, title, figsize)
 
 
 def loss_figure(losses: dict[str, list[float]]) -> Figure:
@@ -142,7 +156,16 @@ def confusion_figure(tables: dict[str, tuple[np.ndarray, list[int], list[int]]])
         ax.set_title(name)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.tight_layout()
+    # Fixed margins in inches: tight_layout would measure all the count labels (~1 s).
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=0.65 / width,
+        right=1 - 0.15 / width,
+        bottom=0.6 / height,
+        top=1 - 0.35 / height,
+        wspace=0.3,
+        hspace=0.35,
+    )
     return fig
 
 
