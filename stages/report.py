@@ -2,14 +2,12 @@
 
 import csv
 
-import matplotlib.pyplot as plt
-
-from aeclust import figures, layout, methods
+from aeclust import figures, layout, methods, render
 from aeclust.cli import run_stage
 from aeclust.config import BASELINE, load_params
 from aeclust.report import markdown, ordered_confusion, pca_2d, quality_metrics
 from aeclust.scaling import unit_range
-from aeclust.storage import atomic_path, load_array, load_json, save_json, save_text
+from aeclust.storage import load_array, load_json, save_json, save_text
 
 
 def read_losses(name: str) -> list[float]:
@@ -18,13 +16,9 @@ def read_losses(name: str) -> list[float]:
         return [float(row["loss"]) for row in csv.DictReader(f, delimiter="\t")]
 
 
-def save_figure(fig, name: str) -> str:
-    """Save under reports/figures/ and return the path relative to reports/."""
-    path = layout.FIGURES / name
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    return str(path.relative_to(layout.REPORTS))
+def figure_path(name: str) -> str:
+    """Where figure `name` goes, relative to reports/ (as report.md links it)."""
+    return str((layout.FIGURES / name).relative_to(layout.REPORTS))
 
 
 def main(argv: list[str]) -> None:
@@ -62,68 +56,70 @@ def main(argv: list[str]) -> None:
     save_json(layout.TIMINGS, timings)
 
     sample = min(params.report.sample_index, len(images) - 1)
-    shown: dict[str, list[tuple[str, str]]] = {
-        "Comparison": [
-            (
-                "ACC, NMI and ARI per run",
-                save_figure(figures.comparison_figure(metrics), "comparison.png"),
-            ),
-            ("training loss", save_figure(figures.loss_figure(losses), "loss.png")),
-            (
-                "cluster x digit counts",
-                save_figure(
-                    figures.confusion_figure(
-                        {run: ordered_confusion(cluster_ids[run], digit_labels) for run in runs}
-                    ),
-                    "confusion.png",
-                ),
-            ),
-            (
-                "2-D projections coloured by digit",
-                save_figure(
-                    figures.projection_figure(
-                        {
-                            BASELINE: pca_2d(unit_range(images)),
-                            **{n: pca_2d(v) for n, v in latents.items()},
-                        },
-                        digit_labels,
-                    ),
-                    "projection.png",
-                ),
-            ),
-        ]
+    shown: dict[str, list[tuple[str, str]]] = {}  # section -> [(caption, path)], in order
+    jobs: list[render.FigureJob] = []
+
+    def figure(section: str, caption: str, name: str, function, *args) -> None:
+        shown.setdefault(section, []).append((caption, figure_path(name)))
+        jobs.append((layout.FIGURES / name, function, args))
+
+    figure(
+        "Comparison",
+        "ACC, NMI and ARI per run",
+        "comparison.png",
+        figures.comparison_figure,
+        metrics,
+    )
+    figure("Comparison", "training loss", "loss.png", figures.loss_figure, losses)
+    figure(
+        "Comparison",
+        "cluster x digit counts",
+        "confusion.png",
+        figures.confusion_figure,
+        {run: ordered_confusion(cluster_ids[run], digit_labels) for run in runs},
+    )
+    projections = {
+        BASELINE: pca_2d(unit_range(images)),
+        **{n: pca_2d(v) for n, v in latents.items()},
     }
+    figure(
+        "Comparison",
+        "2-D projections coloured by digit",
+        "projection.png",
+        figures.projection_figure,
+        projections,
+        digit_labels,
+    )
     for name in params.models:
-        reconstructions = load_array(layout.encoded(name) / "reconstructions.npy")
-        shown[f"Model {name}"] = [
-            (
-                f"{name}: image {sample} and its latent",
-                save_figure(
-                    figures.sample_figure(
-                        images[sample], latents[name][sample], f"{name}: image {sample}"
-                    ),
-                    f"{name}_sample.png",
-                ),
-            ),
-            (
-                f"{name}: 10 members of each cluster, originals over latents",
-                save_figure(
-                    figures.cluster_members_figure(
-                        images, latents[name], cluster_ids[name], f"{name}: clusters"
-                    ),
-                    f"{name}_clusters.png",
-                ),
-            ),
-            (
-                f"{name}: reconstructions",
-                save_figure(
-                    figures.reconstructions_figure(
-                        images, reconstructions, f"{name}: originals over reconstructions"
-                    ),
-                    f"{name}_reconstructions.png",
-                ),
-            ),
-        ]
+        section = f"Model {name}"
+        figure(
+            section,
+            f"{name}: image {sample} and its latent",
+            f"{name}_sample.png",
+            figures.sample_figure,
+            images[sample],
+            latents[name][sample],
+            f"{name}: image {sample}",
+        )
+        figure(
+            section,
+            f"{name}: 10 members of each cluster, originals over latents",
+            f"{name}_clusters.png",
+            figures.cluster_members_figure,
+            images,
+            latents[name],
+            cluster_ids[name],
+            f"{name}: clusters",
+        )
+        figure(
+            section,
+            f"{name}: reconstructions",
+            f"{name}_reconstructions.png",
+            figures.reconstructions_figure,
+            images,
+            load_array(layout.encoded(name) / "reconstructions.npy"),
+            f"{name}: originals over reconstructions",
+        )
     for run, (name, method) in method_runs.items():
         # Figure B for the method's clusters: dec over its refined latents, manifold over
         # the model's latents (its UMAP embedding is only a few numbers).
@@ -131,17 +127,17 @@ def main(argv: list[str]) -> None:
             shown_latents, which = load_array(run_dirs[run] / methods.LATENTS), "refined latents"
         else:
             shown_latents, which = latents[name], f"{name} latents"
-        shown[f"Model {name}"].append(
-            (
-                f"{run}: 10 members of each cluster, originals over {which}",
-                save_figure(
-                    figures.cluster_members_figure(
-                        images, shown_latents, cluster_ids[run], f"{run}: clusters"
-                    ),
-                    f"{run}_clusters.png",
-                ),
-            )
+        figure(
+            f"Model {name}",
+            f"{run}: 10 members of each cluster, originals over {which}",
+            f"{run}_clusters.png",
+            figures.cluster_members_figure,
+            images,
+            shown_latents,
+            cluster_ids[run],
+            f"{run}: clusters",
         )
+    render.draw_all(jobs)
     save_text(
         layout.REPORT_MD,
         markdown(
