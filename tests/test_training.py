@@ -14,6 +14,7 @@ from aeclust.training import (  # noqa: E402
     CHUNK_EPOCHS,
     LiveLogger,
     Progress,
+    epoch_orders,
     make_deterministic,
     train_autoencoder,
 )
@@ -118,3 +119,39 @@ def test_a_checkpoint_of_other_settings_is_ignored(tmp_path):
     assert Checkpoint(tmp_path, fingerprint(DENSE, 2, x)).load() is None
     assert Checkpoint(tmp_path, fingerprint(DENSE, 1, x + 1)).load() is None
     assert Checkpoint(tmp_path, fingerprint(DENSE, 1, x)).load().epochs_done == 10
+
+
+@pytest.mark.parametrize("spec", [DENSE, CONV])
+def test_each_epoch_is_keras_train_step_over_the_epoch_order(spec):
+    """The training loop (on TensorFlow, one compiled call per epoch) computes what Keras'
+    own train step computes on the batches of `epoch_orders`, the last one smaller (50
+    images, batches of 20), with fit's epoch loss: the batch losses weighted by size."""
+    x = model_inputs(images(n=50), spec)
+    make_deterministic(5)
+    model = build_autoencoder(spec, 28)
+    make_deterministic(5)
+    reference = build_autoencoder(spec, 28)
+    reference.compile(optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate), loss="mse")
+    losses = train_autoencoder(
+        model, x, learning_rate=spec.learning_rate, epochs=3, batch_size=20, seed=9
+    )
+    expected = []
+    for order in epoch_orders(9, 0, 3, len(x)):
+        batch_losses = []
+        for start in (0, 20, 40):
+            batch = x[order[start : start + 20]]
+            reference.reset_metrics()
+            batch_losses.append(float(reference.train_on_batch(batch, batch)))
+        expected.append(np.average(batch_losses, weights=[20, 20, 10]))
+    np.testing.assert_allclose(losses, expected, rtol=1e-5)
+    for a, b in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_epoch_orders_depend_on_seed_and_chunk_alone():
+    first = epoch_orders(1, 10, 3, 50)
+    assert [sorted(order.tolist()) for order in first] == [list(range(50))] * 3
+    assert not np.array_equal(first[0], first[1])
+    np.testing.assert_array_equal(np.stack(first), np.stack(epoch_orders(1, 10, 3, 50)))
+    assert not np.array_equal(first[0], epoch_orders(1, 20, 1, 50)[0])
+    assert not np.array_equal(first[0], epoch_orders(2, 10, 1, 50)[0])

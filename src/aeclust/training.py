@@ -83,6 +83,52 @@ class Progress(keras.callbacks.Callback):
         )
 
 
+def epoch_orders(seed: int, first_epoch: int, epochs: int, n: int) -> list[np.ndarray]:
+    """The shuffled sample order of each epoch of the chunk that starts at `first_epoch`
+    (NumPy's generator seeded from `chunk_seed`, so it depends on seed and epoch alone)."""
+    rng = np.random.default_rng(chunk_seed(seed, first_epoch))
+    return [rng.permutation(n).astype(np.int32) for _ in range(epochs)]
+
+
+class _ResidentEpochs:
+    """TensorFlow: one compiled call runs a whole epoch, every batch through the model's
+    own `train_step` (the step `fit` runs: forward pass, compiled loss, gradients,
+    optimizer), on the inputs held as one tensor and gathered in the epoch's order.
+
+    `fit` builds a tf.data pipeline and an iterator for every epoch and runs each batch
+    as a separate call; for the study's 10 batches per epoch that cost ~0.2 s of a
+    ~0.6 s conv epoch and ~40% of a dense epoch on 2 cores.
+    """
+
+    def __init__(self, model: keras.Model, inputs: np.ndarray, batch_size: int) -> None:
+        import tensorflow as tf
+
+        self.model, self.n = model, len(inputs)
+        full, rest = divmod(self.n, batch_size)
+        data = tf.constant(inputs)
+        if not model.optimizer.built:  # its variables cannot be created inside the loop
+            model.optimizer.build(model.trainable_variables)
+
+        def step(indices):
+            batch = tf.gather(data, indices)
+            model.train_step((batch, batch))
+
+        @tf.function
+        def run(order):
+            for i in tf.range(full):
+                step(order[i * batch_size : (i + 1) * batch_size])
+            if rest:  # the last, smaller batch, as fit has it
+                step(order[full * batch_size :])
+
+        self.run = run
+
+    def __call__(self, order: np.ndarray) -> float:
+        self.model.reset_metrics()
+        self.run(order)
+        # fit's epoch loss: the mean of the batch losses, weighted by batch size
+        return float(self.model.get_metrics_result()["loss"])
+
+
 def train_autoencoder(
     model: keras.Model,
     inputs: np.ndarray,
@@ -98,27 +144,42 @@ def train_autoencoder(
     """Fit `model` to reproduce `inputs` (MSE, Adam) from `first_epoch` (0, or the end of
     a chunk when resuming) up to `epochs`; return the loss of each epoch run.
 
+    On TensorFlow each epoch is one compiled call over the resident inputs, shuffled by
+    `epoch_orders` (see `_ResidentEpochs`); on the other backends it is Keras' `fit`.
     `on_chunk_end(epochs_done, losses_so_far)` is called after each chunk (for checkpoints).
     """
     if first_epoch % CHUNK_EPOCHS and first_epoch != epochs:
         raise ValueError(f"first_epoch={first_epoch}: must be a multiple of {CHUNK_EPOCHS}")
     if not model.compiled:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    resident = None
+    if keras.backend.backend() == "tensorflow" and first_epoch < epochs:
+        resident = _ResidentEpochs(model, inputs, batch_size)
+        hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
+        hooks.on_train_begin()
     losses: list[float] = []
     for start in range(first_epoch, epochs, CHUNK_EPOCHS):
         stop = min(start + CHUNK_EPOCHS, epochs)
         keras.utils.set_random_seed(chunk_seed(seed, start))
-        history = model.fit(
-            inputs,
-            inputs,
-            epochs=stop,
-            initial_epoch=start,
-            batch_size=batch_size,
-            shuffle=True,
-            verbose=0,
-            callbacks=list(callbacks),
-        )
-        losses += [float(v) for v in history.history["loss"]]
+        if resident is None:
+            history = model.fit(
+                inputs,
+                inputs,
+                epochs=stop,
+                initial_epoch=start,
+                batch_size=batch_size,
+                shuffle=True,
+                verbose=0,
+                callbacks=list(callbacks),
+            )
+            losses += [float(v) for v in history.history["loss"]]
+        else:
+            for epoch, order in enumerate(epoch_orders(seed, start, stop - start, len(inputs)), start):
+                hooks.on_epoch_begin(epoch)
+                losses.append(resident(order))
+                hooks.on_epoch_end(epoch, {"loss": losses[-1]})
         if on_chunk_end is not None:
             on_chunk_end(stop, losses)
+    if resident is not None:
+        hooks.on_train_end()
     return losses
