@@ -90,42 +90,54 @@ def epoch_orders(seed: int, first_epoch: int, epochs: int, n: int) -> list[np.nd
     return [rng.permutation(n).astype(np.int32) for _ in range(epochs)]
 
 
-class _ResidentEpochs:
-    """TensorFlow: one compiled call runs a whole epoch, every batch through the model's
-    own `train_step` (the step `fit` runs: forward pass, compiled loss, gradients,
-    optimizer), on the inputs held as one tensor and gathered in the epoch's order.
+class BatchRunner:
+    """TensorFlow: one compiled call runs a whole sequence of batches, each through the
+    model's own `train_step` (the step `fit` runs: forward pass, compiled loss, gradients,
+    optimizer), on inputs held as one tensor and gathered in the given order.
 
-    `fit` builds a tf.data pipeline and an iterator for every epoch and runs each batch
-    as a separate call; for the study's 10 batches per epoch that cost ~0.2 s of a
-    ~0.6 s conv epoch and ~40% of a dense epoch on 2 cores.
+    `fit` builds a tf.data pipeline and an iterator on every call and runs each batch as a
+    separate call: for the study's 10 batches per epoch that cost ~0.15 s of a ~0.6 s
+    conv epoch and ~40% of a dense epoch on 2 cores.
+
+    `targets(batch, extra_batch)` gives the batch's training targets from its inputs and
+    the same rows of the `extra` array passed to the call (default: the inputs
+    themselves, an autoencoder's targets).
     """
 
-    def __init__(self, model: keras.Model, inputs: np.ndarray, batch_size: int) -> None:
+    def __init__(
+        self,
+        model: keras.Model,
+        inputs: np.ndarray,
+        batch_size: int,
+        targets: Callable = lambda batch, extra_batch: batch,
+    ) -> None:
         import tensorflow as tf
 
-        self.model, self.n = model, len(inputs)
-        full, rest = divmod(self.n, batch_size)
+        self.model = model
         data = tf.constant(inputs)
         if not model.optimizer.built:  # its variables cannot be created inside the loop
             model.optimizer.build(model.trainable_variables)
 
-        def step(indices):
+        def step(indices, extra):
             batch = tf.gather(data, indices)
-            model.train_step((batch, batch))
+            extra_batch = None if extra is None else tf.gather(extra, indices)
+            model.train_step((batch, targets(batch, extra_batch)))
 
         @tf.function
-        def run(order):
+        def run(order, extra):
+            full, rest = divmod(order.shape[0], batch_size)
             for i in tf.range(full):
-                step(order[i * batch_size : (i + 1) * batch_size])
+                step(order[i * batch_size : (i + 1) * batch_size], extra)
             if rest:  # the last, smaller batch, as fit has it
-                step(order[full * batch_size :])
+                step(order[full * batch_size :], extra)
 
         self.run = run
 
-    def __call__(self, order: np.ndarray) -> float:
+    def __call__(self, order: np.ndarray, extra: np.ndarray | None = None) -> float:
+        """Train on the batches of `order` (row indices, in turn); return fit's loss for
+        them: the mean of the batch losses, weighted by batch size."""
         self.model.reset_metrics()
-        self.run(order)
-        # fit's epoch loss: the mean of the batch losses, weighted by batch size
+        self.run(np.asarray(order, dtype=np.int32), extra)
         return float(self.model.get_metrics_result()["loss"])
 
 
@@ -145,7 +157,7 @@ def train_autoencoder(
     a chunk when resuming) up to `epochs`; return the loss of each epoch run.
 
     On TensorFlow each epoch is one compiled call over the resident inputs, shuffled by
-    `epoch_orders` (see `_ResidentEpochs`); on the other backends it is Keras' `fit`.
+    `epoch_orders` (see `BatchRunner`); on the other backends it is Keras' `fit`.
     `on_chunk_end(epochs_done, losses_so_far)` is called after each chunk (for checkpoints).
     """
     if first_epoch % CHUNK_EPOCHS and first_epoch != epochs:
@@ -154,7 +166,7 @@ def train_autoencoder(
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
     resident = None
     if keras.backend.backend() == "tensorflow" and first_epoch < epochs:
-        resident = _ResidentEpochs(model, inputs, batch_size)
+        resident = BatchRunner(model, inputs, batch_size)
         hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
         hooks.on_train_begin()
     losses: list[float] = []
