@@ -11,8 +11,8 @@ seeded stratified sample of params.yaml's data), the network
 for params.yaml's epochs (or --epochs), then runs the study's KMeans (params.yaml's
 `kmeans`, random_state = the seed) on the latents. It prints each run's final loss,
 ACC and seconds, then per model and path the mean and standard deviation over the
-seeds, and whether the pipeline's means lie within the study's seed-to-seed range
-(min..max over the seeds). Each finished run is also written to --out (JSON) at once,
+seeds, and whether the pipeline's means lie within, above or below the study's
+seed-to-seed range (min..max over the seeds). Each finished run is also written to --out (JSON) at once,
 so a long check that is stopped keeps what it did. Prints figures; asserts nothing.
 
     python bench/quality_check.py                              # seeds 1 2 3, ffn and cnn, 500 epochs
@@ -55,6 +55,13 @@ def study_latent_model(keras, model):
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     latent = min(dense, key=lambda layer: layer.units)
     return keras.Model(model.inputs, latent.output)
+
+
+def placement(mean: float, reference: list[float]) -> str:
+    """Where `mean` lies against the reference runs' range: within, ABOVE or BELOW."""
+    if mean < min(reference):
+        return "BELOW"
+    return "ABOVE" if mean > max(reference) else "within"
 
 
 def spread(values: list[float]) -> str:
@@ -151,8 +158,8 @@ def main() -> None:
                 line = f"{name:4} {path:9} {key:10} {spread(values)}"
                 if path != "study" and len(study) > 1:
                     ref = [r[key] for r in study]
-                    inside = min(ref) <= statistics.mean(values) <= max(ref)
-                    line += f"  mean {'within' if inside else 'OUTSIDE'} the study's range"
+                    where = placement(statistics.mean(values), ref)
+                    line += f"  mean {where} the study's range"
                 print(line)
 
 

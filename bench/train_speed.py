@@ -13,9 +13,11 @@ model named by --models, this trains
 each from the same seed, and prints seconds per epoch after the first (warm-up) epoch
 (median of wall time, and of CPU time over all threads, which the other processes on a
 shared machine disturb less), each path's time relative to the study's, the first
-epoch's and the whole training call's seconds (tracing, and the pipeline's per-chunk
-`fit` calls), the last epoch's loss (the same function from the same start and the
-same batches gives the same loss, up to float rounding), and the process's peak RSS.
+epoch's and the whole training call's seconds (tracing included), the last epoch's
+loss, and the process's peak RSS. study and fastops compute the same function on the
+same batches (fit's shuffle), so their losses agree up to float rounding; on TensorFlow
+the pipeline draws its own batches (`aeclust.training.epoch_orders`), so its loss is
+another sample of the same training (`bench/quality_check.py` compares them over seeds).
 
     python bench/train_speed.py                              # ffn and cnn, 5 epochs
     python bench/train_speed.py --models cnn --epochs 10 --paths study fastops
@@ -221,7 +223,7 @@ def main() -> None:
                     model = study_dense(keras, inputs.shape[1])
                 else:
                     model = study_conv(keras, side, fast=path == "fastops")
-                # The batches of the pipeline's first chunk (it reseeds each chunk).
+                # fit's shuffle seeded as the pipeline's first chunk seeds it (other backends).
                 keras.utils.set_random_seed(chunk_seed(params.seed, 0))
                 start = time.perf_counter()
                 model.fit(
