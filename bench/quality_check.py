@@ -12,10 +12,11 @@ for params.yaml's epochs (or --epochs), then runs the study's KMeans (params.yam
 `kmeans`, random_state = the seed) on the latents. It prints each run's final loss,
 ACC and seconds, then per model and path the mean and standard deviation over the
 seeds, and whether the pipeline's means lie within, above or below the study's
-seed-to-seed range (min..max over the seeds). Each finished run is also written to --out (JSON) at once,
-so a long check that is stopped keeps what it did. Prints figures; asserts nothing.
+seed-to-seed range (min..max over the seeds). Each finished run is also written to
+--out (JSON) at once, so a long check that is stopped keeps what it did. Prints figures;
+asserts nothing.
 
-    python bench/quality_check.py                              # seeds 1 2 3, ffn and cnn, 500 epochs
+    python bench/quality_check.py              # seeds 1 2 3, ffn and cnn, 500 epochs
     python bench/quality_check.py --models ffn --epochs 50 --seeds 1 2
 """
 

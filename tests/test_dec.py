@@ -121,7 +121,6 @@ def test_refinement_lowers_its_loss_and_moves_only_some_assignments(reconstructi
     assert len(np.unique(result.cluster_ids)) == 4  # no cluster collapsed
 
 
-
 class FitRunner:
     """`BatchRunner`'s interface, trained with Keras' own `fit` on the same batches."""
 
@@ -148,6 +147,7 @@ def test_compiled_batches_refine_as_keras_fit_does(monkeypatch, reconstruction):
     np.testing.assert_allclose(fast.latents, slow.latents, rtol=1e-4, atol=1e-5)
     for mine, theirs in zip(fast.history, slow.history, strict=True):
         assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-4)
+
 
 JAX_SCRIPT = """
 import json, sys

@@ -186,7 +186,8 @@ def train_autoencoder(
             )
             losses += [float(v) for v in history.history["loss"]]
         else:
-            for epoch, order in enumerate(epoch_orders(seed, start, stop - start, len(inputs)), start):
+            orders = epoch_orders(seed, start, stop - start, len(inputs))
+            for epoch, order in enumerate(orders, start):
                 hooks.on_epoch_begin(epoch)
                 losses.append(resident(order))
                 hooks.on_epoch_end(epoch, {"loss": losses[-1]})
