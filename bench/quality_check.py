@@ -74,24 +74,20 @@ def main() -> None:
     args = parse_args()
     import keras
     import numpy as np
-    from train_speed import study_conv, study_dense
+    from train_speed import sampled_images, study_conv, study_dense
 
     from aeclust.clustering import kmeans
     from aeclust.config import DenseParams, load_params
-    from aeclust.data import stratified_sample
     from aeclust.matching import clustering_accuracy
     from aeclust.models import build_autoencoder, encoder_of, model_inputs
     from aeclust.scaling import SCALERS
-    from aeclust.sources import load_source
     from aeclust.training import chunk_seed, make_deterministic, train_autoencoder
 
     params = load_params(args.params)
     unknown = [name for name in args.models if name not in params.models]
     if unknown:
         sys.exit(f"--models {' '.join(unknown)}: must be among {', '.join(params.models)}")
-    images, labels = load_source(params.data.source)
-    chosen = stratified_sample(labels, params.data.n_samples, params.seed)
-    images, labels = images[chosen], labels[chosen]
+    images, labels = sampled_images(params)
     side = images.shape[1]
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python "

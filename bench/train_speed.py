@@ -136,6 +136,17 @@ def epoch_timer(keras):
     return EpochTimer()
 
 
+def sampled_images(params, source: str | None = None, n_samples: int | None = None):
+    """(images, labels): the seeded stratified sample of the source the pipeline's
+    prepare stage draws (params.yaml's data unless overridden)."""
+    from aeclust.data import stratified_sample
+    from aeclust.sources import load_source
+
+    images, labels = load_source(source or params.data.source)
+    chosen = stratified_sample(labels, n_samples or params.data.n_samples, params.seed)
+    return images[chosen], labels[chosen]
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
@@ -152,10 +163,8 @@ def main() -> None:
     import keras
 
     from aeclust.config import DenseParams, load_params
-    from aeclust.data import stratified_sample
     from aeclust.models import build_autoencoder, model_inputs
     from aeclust.scaling import SCALERS
-    from aeclust.sources import load_source
     from aeclust.training import chunk_seed, make_deterministic, train_autoencoder
 
     params = load_params(args.params)
@@ -164,8 +173,7 @@ def main() -> None:
         sys.exit(f"--models {' '.join(unknown)}: must be among {', '.join(params.models)}")
     source = args.source or params.data.source
     n_samples = args.n_samples or params.data.n_samples
-    images, labels = load_source(source)
-    images = images[stratified_sample(labels, n_samples, params.seed)]
+    images, _ = sampled_images(params, source, n_samples)
     side = images.shape[1]
     if not args.no_determinism:
         make_deterministic(params.seed)

@@ -156,14 +156,11 @@ def refine(
     )
 
     take = _index_stream(len(inputs), seed)
+    # The training targets of a batch x from its rows p of the target distribution.
+    targets = (lambda x, p: [p, x]) if spec.reconstruction else (lambda x, p: p)
     runner = None
     if keras.backend.backend() == "tensorflow":  # the same batches as fit, faster (see BatchRunner)
-        runner = BatchRunner(
-            model,
-            inputs,
-            spec.batch_size,
-            targets=(lambda x, p: [p, x]) if spec.reconstruction else (lambda x, p: p),
-        )
+        runner = BatchRunner(model, inputs, spec.batch_size, targets=targets)
     history: list[dict[str, float]] = []
     previous, iteration, converged = initial_ids, 0, False
     q, mse = predict(inputs)
@@ -195,7 +192,7 @@ def refine(
             runner(chosen, target.astype(np.float32))
         else:
             x = inputs[chosen]
-            y = [target[chosen], x] if spec.reconstruction else target[chosen]
+            y = targets(x, target[chosen])
             model.fit(x, y, batch_size=spec.batch_size, epochs=1, shuffle=False, verbose=0)
         iteration += steps
         q, mse = predict(inputs)

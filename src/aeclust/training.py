@@ -164,16 +164,16 @@ def train_autoencoder(
         raise ValueError(f"first_epoch={first_epoch}: must be a multiple of {CHUNK_EPOCHS}")
     if not model.compiled:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
-    resident = None
+    runner = None
     if keras.backend.backend() == "tensorflow" and first_epoch < epochs:
-        resident = BatchRunner(model, inputs, batch_size)
+        runner = BatchRunner(model, inputs, batch_size)
         hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
         hooks.on_train_begin()
     losses: list[float] = []
     for start in range(first_epoch, epochs, CHUNK_EPOCHS):
         stop = min(start + CHUNK_EPOCHS, epochs)
         keras.utils.set_random_seed(chunk_seed(seed, start))
-        if resident is None:
+        if runner is None:
             history = model.fit(
                 inputs,
                 inputs,
@@ -189,10 +189,10 @@ def train_autoencoder(
             orders = epoch_orders(seed, start, stop - start, len(inputs))
             for epoch, order in enumerate(orders, start):
                 hooks.on_epoch_begin(epoch)
-                losses.append(resident(order))
+                losses.append(runner(order))
                 hooks.on_epoch_end(epoch, {"loss": losses[-1]})
         if on_chunk_end is not None:
             on_chunk_end(stop, losses)
-    if resident is not None:
+    if runner is not None:
         hooks.on_train_end()
     return losses
