@@ -74,6 +74,7 @@ def main(argv: list[str]) -> None:
             seed=params.seed,
             first_epoch=done,
             on_chunk_end=save_checkpoint,
+            augment=spec.augment,
             callbacks=[LiveLogger(live), Progress(name, spec.epochs, first_epoch=done)],
         )
     seconds = spent + time.perf_counter() - start

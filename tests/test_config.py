@@ -5,6 +5,7 @@ import yaml
 from conftest import ROOT
 
 from aeclust.config import (
+    AugmentParams,
     ConvParams,
     DenseParams,
     check_conv_geometry,
@@ -49,6 +50,14 @@ def test_default_params_are_the_study_settings():
     )
 
 
+def test_augment_is_off_unless_asked_and_fills_its_defaults():
+    params = load_params(ROOT / "params.yaml")
+    assert params.models["ffn"].augment is None and params.models["cnn"].augment is None
+    raw = with_change("models.cnn.augment", {"rotation": 5})
+    assert parse_params(raw).models["cnn"].augment == AugmentParams(rotation=5.0, shift=0.1)
+    assert parse_params(with_change("models.ffn.augment", None)).models["ffn"].augment is None
+
+
 @pytest.mark.parametrize(
     ("dotted", "value", "message"),
     [
@@ -71,6 +80,16 @@ def test_default_params_are_the_study_settings():
             r"models\.ffn\.latent_activation = 'softmax': must be one of: relu, .*linear",
         ),
         ("models.ffn.kind", "lstm", r"models\.ffn\.kind = 'lstm': must be one of: dense, conv"),
+        (
+            "models.cnn.augment",
+            {"rotation": 400},
+            r"models\.cnn\.augment = \{'rotation': 400\}: rotation = 400: must be a number in "
+            r"\[0, 180\]",
+        ),
+        ("models.ffn.augment", {"shift": 0.6}, r"shift = 0\.6: must be a number in \[0, 0\.5\]"),
+        ("models.ffn.augment", {"zoom": "x"}, r"zoom = 'x': must be a number in \[0, 0\.5\]"),
+        ("models.ffn.augment", {"rotate": 5}, r"unknown key 'rotate'; allowed: rotation, shift"),
+        ("models.ffn.augment", "yes", r"augment = 'yes': must be null or a mapping with keys"),
         (
             "models.ffn.scaling",
             "minmax",

@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import ROOT
 
-from aeclust.config import DenseParams, load_params
+from aeclust.config import AugmentParams, DenseParams, load_params
 from aeclust.deep_eval import configure, main, summary
 from aeclust.errors import ParamsError
 
@@ -68,3 +68,29 @@ def test_a_tiny_run_writes_every_seed_model_and_method(tmp_path, capsys):
     assert result["runs"][1]["iterations"] <= 4
     assert set(result["summary"]) == {"ffn+kmeans", "ffn+dec"}
     assert "ffn+dec: ACC" in capsys.readouterr().out
+
+
+def test_more_clusterers_score_the_same_embedding(tmp_path):
+    pytest.importorskip("umap")
+    output = tmp_path / "deep_eval.json"
+    main(
+        [
+            "--params", PARAMS, "--n-samples", "100", "--models", "ffn", "--epochs", "1",
+            "--seeds", "1", "--methods", "manifold", "--also-clusterers", "kmeans,gmm",
+            "--set", "methods.manifold.n_init=1", "--output", str(output),
+        ]
+    )  # fmt: skip
+    runs = json.loads(output.read_text())["runs"]
+    assert [r["method"] for r in runs] == ["manifold", "manifold[kmeans]"]  # gmm: params'
+    assert runs[0]["acc"] > 0.2 and runs[1]["acc"] > 0.2
+
+
+def test_an_unknown_clusterer_is_one_clear_error():
+    with pytest.raises(ParamsError, match=r"--also-clusterers hdbscan: must be among gmm, kmeans"):
+        main(["--params", PARAMS, "--models", "ffn", "--also-clusterers", "hdbscan"])
+
+
+def test_the_extra_models_are_valid_model_entries():
+    params = configure(PARAMS, ["dae", "dae_da"])
+    assert params.models["dae"].augment is None
+    assert params.models["dae_da"].augment == AugmentParams(rotation=10.0, shift=0.1)

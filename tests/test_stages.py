@@ -59,3 +59,24 @@ def test_unknown_model_argument(project):
 def test_missing_input_names_the_file(project):
     assert stage(project, "prepare").returncode == 0
     assert_one_line_error(stage(project, "kmeans"), "data/encoded/ffn/latents.npy", "not found")
+
+
+def test_train_trains_on_distorted_copies_when_the_model_asks(project):
+    """models.<name>.augment reaches the training: the same seed gives other losses with it,
+    and the same losses again when it is run twice."""
+    assert stage(project, "prepare").returncode == 0
+    assert stage(project, "standardize").returncode == 0
+    params = (project / "params.yaml").read_text()
+    loss_file = project / "reports/train/ffn/plots/metrics/loss.tsv"
+    try:
+        runs = []
+        for augment in (None, {"rotation": 10, "shift": 0.1}, {"rotation": 10, "shift": 0.1}):
+            edit_params(project, **{"models.ffn.augment": augment})
+            result = stage(project, "train", "ffn")
+            assert result.returncode == 0, result.stderr
+            runs.append(loss_file.read_text())
+    finally:
+        (project / "params.yaml").write_text(params)
+    plain, augmented, again = runs
+    assert augmented == again and augmented != plain
+    assert len(augmented.splitlines()) == 3  # header + 2 epochs

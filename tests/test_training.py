@@ -8,12 +8,15 @@ keras = pytest.importorskip("keras")
 from dvclive import Live  # noqa: E402
 from test_models import CONV, DENSE  # noqa: E402
 
+from aeclust.augment import random_affine  # noqa: E402
 from aeclust.checkpoints import Checkpoint, fingerprint  # noqa: E402
+from aeclust.config import AugmentParams  # noqa: E402
 from aeclust.models import build_autoencoder, model_inputs  # noqa: E402
 from aeclust.training import (  # noqa: E402
     CHUNK_EPOCHS,
     LiveLogger,
     Progress,
+    augment_rng,
     epoch_orders,
     make_deterministic,
     train_autoencoder,
@@ -84,10 +87,21 @@ def test_progress_logs_first_and_last_epoch_without_flooding(caplog):
     assert "epoch 1/200" in lines[0] and "epoch 200/200" in lines[1] and "left" in lines[1]
 
 
-@pytest.mark.parametrize("spec", [DENSE, CONV])
-def test_resuming_from_a_checkpoint_gives_the_uninterrupted_result(tmp_path, spec):
+AUGMENT = AugmentParams(rotation=15, shift=0.1, zoom=0.1)
+
+
+@pytest.mark.parametrize(
+    ("spec", "augment"), [(DENSE, None), (CONV, None), (DENSE, AUGMENT)], ids=["ffn", "cnn", "aug"]
+)
+def test_resuming_from_a_checkpoint_gives_the_uninterrupted_result(tmp_path, spec, augment):
     x = model_inputs(images(), spec)
-    kwargs = dict(learning_rate=spec.learning_rate, epochs=2 * CHUNK_EPOCHS, batch_size=20, seed=3)
+    kwargs = dict(
+        learning_rate=spec.learning_rate,
+        epochs=2 * CHUNK_EPOCHS,
+        batch_size=20,
+        seed=3,
+        augment=augment,
+    )
 
     make_deterministic(3)
     whole = build_autoencoder(spec, 28)
@@ -121,11 +135,14 @@ def test_a_checkpoint_of_other_settings_is_ignored(tmp_path):
     assert Checkpoint(tmp_path, fingerprint(DENSE, 1, x)).load().epochs_done == 10
 
 
-@pytest.mark.parametrize("spec", [DENSE, CONV])
-def test_each_epoch_is_keras_train_step_over_the_epoch_order(spec):
+@pytest.mark.parametrize(
+    ("spec", "augment"), [(DENSE, None), (CONV, None), (CONV, AUGMENT)], ids=["ffn", "cnn", "aug"]
+)
+def test_each_epoch_is_keras_train_step_over_the_epoch_order(spec, augment):
     """The training loop (on TensorFlow, one compiled call per epoch) computes what Keras'
     own train step computes on the batches of `epoch_orders`, the last one smaller (50
-    images, batches of 20), with fit's epoch loss: the batch losses weighted by size."""
+    images, batches of 20), with fit's epoch loss: the batch losses weighted by size.
+    With `augment`, each epoch's batches come from that epoch's distorted copy."""
     x = model_inputs(images(n=50), spec)
     make_deterministic(5)
     model = build_autoencoder(spec, 28)
@@ -133,19 +150,29 @@ def test_each_epoch_is_keras_train_step_over_the_epoch_order(spec):
     reference = build_autoencoder(spec, 28)
     reference.compile(optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate), loss="mse")
     losses = train_autoencoder(
-        model, x, learning_rate=spec.learning_rate, epochs=3, batch_size=20, seed=9
+        model, x, learning_rate=spec.learning_rate, epochs=3, batch_size=20, seed=9, augment=augment
     )
     expected = []
+    distortions = augment_rng(9, 0)
     for order in epoch_orders(9, 0, 3, len(x)):
+        epoch_x = x if augment is None else random_affine(x, distortions, augment)
         batch_losses = []
         for start in (0, 20, 40):
-            batch = x[order[start : start + 20]]
+            batch = epoch_x[order[start : start + 20]]
             reference.reset_metrics()
             batch_losses.append(float(reference.train_on_batch(batch, batch)))
         expected.append(np.average(batch_losses, weights=[20, 20, 10]))
     np.testing.assert_allclose(losses, expected, rtol=1e-5)
     for a, b in zip(model.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_augmentation_draws_depend_on_seed_and_chunk_alone():
+    x = model_inputs(images(n=8), DENSE)
+    first = random_affine(x, augment_rng(1, 10), AUGMENT)
+    np.testing.assert_array_equal(first, random_affine(x, augment_rng(1, 10), AUGMENT))
+    assert not np.array_equal(first, random_affine(x, augment_rng(1, 20), AUGMENT))
+    assert not np.array_equal(first, random_affine(x, augment_rng(2, 10), AUGMENT))
 
 
 def test_epoch_orders_depend_on_seed_and_chunk_alone():

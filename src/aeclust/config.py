@@ -37,6 +37,15 @@ class DataParams:
 
 
 @dataclass(frozen=True)
+class AugmentParams:
+    """Random distortions of each training batch (DEC-DA): see aeclust.augment."""
+
+    rotation: float = 10.0  # degrees, uniform in +-rotation
+    shift: float = 0.1  # fraction of the side, uniform in +-shift, each axis
+    zoom: float = 0.0  # scale uniform in 1 +- zoom
+
+
+@dataclass(frozen=True)
 class DenseParams:
     kind: str
     scaling: str
@@ -47,6 +56,7 @@ class DenseParams:
     epochs: int
     batch_size: int
     latent_activation: str | None = None  # None: `activation` (the study's)
+    augment: AugmentParams | None = None  # None: train on the images as they are (the study's)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class ConvParams:
     learning_rate: float
     epochs: int
     batch_size: int
+    augment: AugmentParams | None = None
 
 
 ModelParams = DenseParams | ConvParams
@@ -225,6 +236,30 @@ def _n_samples(value: Any) -> int | None:
     return value
 
 
+_AUGMENT_RANGES = {"rotation": (0.0, 180.0), "shift": (0.0, 0.5), "zoom": (0.0, 0.5)}
+
+
+def _augment(value: Any) -> AugmentParams | None:
+    """null (no augmentation) or a mapping of some of rotation, shift, zoom (the others
+    keep AugmentParams' defaults)."""
+    allowed = ", ".join(_AUGMENT_RANGES)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"must be null or a mapping with keys among {allowed}")
+    values = {}
+    for key, number in value.items():
+        if key not in _AUGMENT_RANGES:
+            raise ValueError(f"unknown key {key!r}; allowed: {allowed}")
+        low, high = _AUGMENT_RANGES[key]
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise ValueError(f"{key} = {number!r}: must be a number in [{low:g}, {high:g}]")
+        if not low <= number <= high:
+            raise ValueError(f"{key} = {number}: must be a number in [{low:g}, {high:g}]")
+        values[key] = float(number)
+    return AugmentParams(**values)
+
+
 _DENSE_KEYS: dict[str, Checker] = {
     "kind": _choice(KINDS),
     "scaling": _choice(SCALINGS),
@@ -235,8 +270,10 @@ _DENSE_KEYS: dict[str, Checker] = {
     "epochs": _integer(1),
     "batch_size": _integer(1),
     "latent_activation": _choice(ACTIVATIONS),
+    "augment": _augment,
 }
-_OPTIONAL_KEYS = {"latent_activation", "n_init"}  # may be left out: the dataclass default applies
+# May be left out: the dataclass default applies.
+_OPTIONAL_KEYS = {"latent_activation", "n_init", "augment"}
 _CONV_KEYS: dict[str, Checker] = {
     "kind": _choice(KINDS),
     "scaling": _choice(SCALINGS),
@@ -248,6 +285,7 @@ _CONV_KEYS: dict[str, Checker] = {
     "learning_rate": _positive_number,
     "epochs": _integer(1),
     "batch_size": _integer(1),
+    "augment": _augment,
 }
 _KMEANS_KEYS: dict[str, Checker] = {
     "n_clusters": _integer(2),

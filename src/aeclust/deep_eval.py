@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from aeclust.config import Params, load_params, parse_params
+from aeclust.config import CLUSTERERS, Params, load_params, parse_params
 from aeclust.errors import ParamsError, UserError
 from aeclust.seeds import score_stats
 
@@ -46,6 +46,20 @@ EXTRA_MODELS: dict[str, dict[str, Any]] = {
         "learning_rate": 0.001,
         "epochs": 200,
         "batch_size": 256,
+    },
+    # dae trained as DEC-DA pretrains it: each epoch on distorted copies (rotation +-10
+    # degrees, shift +-10%), 500 epochs.
+    "dae_da": {
+        "kind": "dense",
+        "scaling": "unit_range",
+        "units": [500, 500, 2000, 10],
+        "activation": "relu",
+        "latent_activation": "linear",
+        "linear_latent": False,
+        "learning_rate": 0.001,
+        "epochs": 500,
+        "batch_size": 256,
+        "augment": {"rotation": 10, "shift": 0.1},
     },
 }
 METHOD_NAMES = ("kmeans", "manifold", "dec")
@@ -143,6 +157,7 @@ def train_and_encode(spec, images, seed: int, name: str):
         epochs=spec.epochs,
         batch_size=spec.batch_size,
         seed=seed,
+        augment=spec.augment,
     )
     latents, _, mse = encode(autoencoder, inputs)
     print(
@@ -162,9 +177,12 @@ def evaluate_seed(
     seed: int,
     umap_parallel: bool,
     on_row: Callable[[dict], None] = lambda row: None,
+    also_clusterers: tuple[str, ...] = (),
 ) -> list[dict]:
     """Every model of `params` and every method on one seed's sample of `images`.
-    Returns one row per model and method; `on_row` gets each row as it is made."""
+    Returns one row per model and method; `on_row` gets each row as it is made.
+    `also_clusterers` cluster the same UMAP embedding again, each as method
+    "manifold[<clusterer>]" (the run's "manifold" is params' clusterer)."""
     from aeclust.clustering import kmeans, scores
     from aeclust.data import stratified_sample
 
@@ -204,14 +222,21 @@ def evaluate_seed(
 
             start = time.perf_counter()
             embedding = embed(latents, params.methods.manifold, seed, parallel=umap_parallel)
-            cluster_ids, inertia = cluster_embedding(
-                embedding,
-                params.methods.manifold.clusterer,
-                params.methods.n_clusters,
-                seed,
-                params.methods.manifold.n_init,
-            )
-            record(name, "manifold", embedding, cluster_ids, inertia, time.perf_counter() - start)
+            umap_seconds = time.perf_counter() - start
+            for clusterer in dict.fromkeys([params.methods.manifold.clusterer, *also_clusterers]):
+                start = time.perf_counter()
+                cluster_ids, inertia = cluster_embedding(
+                    embedding,
+                    clusterer,
+                    params.methods.n_clusters,
+                    seed,
+                    params.methods.manifold.n_init,
+                )
+                method = "manifold"
+                if clusterer != params.methods.manifold.clusterer:
+                    method = f"manifold[{clusterer}]"
+                seconds = umap_seconds + time.perf_counter() - start
+                record(name, method, embedding, cluster_ids, inertia, seconds)
         if "dec" in methods:  # last: it trains the autoencoder further, in place
             from aeclust.dec import refine
 
@@ -246,6 +271,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated seeds")
     parser.add_argument(
         "--methods", default=",".join(METHOD_NAMES), help="any of kmeans,manifold,dec"
+    )
+    parser.add_argument(
+        "--also-clusterers",
+        default="",
+        metavar="kmeans",
+        help="cluster the same UMAP embedding with these too (comma-separated: gmm, kmeans); "
+        "each is its own run, <model>+manifold[<clusterer>]",
     )
     parser.add_argument(
         "--set",
@@ -285,6 +317,12 @@ def main(argv: list[str] | None = None) -> None:
         print("umap-learn is not installed: the manifold method is skipped", flush=True)
         methods.remove("manifold")
     seeds = [int(s) for s in args.seeds.split(",")]
+    also = tuple(c.strip() for c in args.also_clusterers.split(",") if c.strip())
+    for clusterer in also:
+        if clusterer not in CLUSTERERS:
+            raise ParamsError(
+                f"--also-clusterers {clusterer}: must be among {', '.join(CLUSTERERS)}"
+            )
 
     import keras
 
@@ -312,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
             results.append(row)
             _write(args.output, params, results)
 
-        evaluate_seed(params, images, labels, methods, seed, args.umap_parallel, keep)
+        evaluate_seed(params, images, labels, methods, seed, args.umap_parallel, keep, also)
         longest = max(longest, time.perf_counter() - start)
     print("\nmean ± std over seeds:")
     for run, stats in summary(results).items():

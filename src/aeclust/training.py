@@ -5,12 +5,16 @@ Only this module, `models` and `encoding` import Keras.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
 
 import keras
 import numpy as np
+
+from aeclust.augment import random_affine
+from aeclust.config import AugmentParams
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,12 @@ class Progress(keras.callbacks.Callback):
         )
 
 
+def augment_rng(seed: int, first_epoch: int) -> np.random.Generator:
+    """The generator of the augmentations of the chunk that starts at `first_epoch`: its own
+    stream, so that switching augmentation on leaves the epoch orders as they were."""
+    return np.random.default_rng([chunk_seed(seed, first_epoch), 1])
+
+
 def epoch_orders(seed: int, first_epoch: int, epochs: int, n: int) -> list[np.ndarray]:
     """The shuffled sample order of each epoch of the chunk that starts at `first_epoch`
     (NumPy's generator seeded from `chunk_seed`, so it depends on seed and epoch alone)."""
@@ -114,30 +124,35 @@ class BatchRunner:
         import tensorflow as tf
 
         self.model = model
-        data = tf.constant(inputs)
+        self.tf = tf
+        self.data = tf.constant(inputs)
         if not model.optimizer.built:  # its variables cannot be created inside the loop
             model.optimizer.build(model.trainable_variables)
 
-        def step(indices, extra):
+        def step(data, indices, extra):
             batch = tf.gather(data, indices)
             extra_batch = None if extra is None else tf.gather(extra, indices)
             model.train_step((batch, targets(batch, extra_batch)))
 
         @tf.function
-        def run(order, extra):
+        def run(data, order, extra):
             full, rest = divmod(order.shape[0], batch_size)
             for i in tf.range(full):
-                step(order[i * batch_size : (i + 1) * batch_size], extra)
+                step(data, order[i * batch_size : (i + 1) * batch_size], extra)
             if rest:  # the last, smaller batch, as fit has it
-                step(order[full * batch_size :], extra)
+                step(data, order[full * batch_size :], extra)
 
         self.run = run
 
-    def __call__(self, order: np.ndarray, extra: np.ndarray | None = None) -> float:
+    def __call__(
+        self, order: np.ndarray, extra: np.ndarray | None = None, inputs: np.ndarray | None = None
+    ) -> float:
         """Train on the batches of `order` (row indices, in turn); return fit's loss for
-        them: the mean of the batch losses, weighted by batch size."""
+        them: the mean of the batch losses, weighted by batch size. `inputs`, if given,
+        replaces the inputs for this call (same shape: an augmented copy)."""
+        data = self.data if inputs is None else self.tf.constant(inputs)
         self.model.reset_metrics()
-        self.run(np.asarray(order, dtype=np.int32), extra)
+        self.run(data, np.asarray(order, dtype=np.int32), extra)
         return float(self.model.get_metrics_result()["loss"])
 
 
@@ -152,12 +167,15 @@ def train_autoencoder(
     callbacks: list[keras.callbacks.Callback] = (),
     first_epoch: int = 0,
     on_chunk_end: Callable[[int, list[float]], None] | None = None,
+    augment: AugmentParams | None = None,
 ) -> list[float]:
     """Fit `model` to reproduce `inputs` (MSE, Adam) from `first_epoch` (0, or the end of
     a chunk when resuming) up to `epochs`; return the loss of each epoch run.
 
     On TensorFlow each epoch is one compiled call over the resident inputs, shuffled by
     `epoch_orders` (see `BatchRunner`); on the other backends it is Keras' `fit`.
+    With `augment`, each epoch trains on a fresh distorted copy of the inputs
+    (`aeclust.augment.random_affine`, drawn from `augment_rng`), each image its own target.
     `on_chunk_end(epochs_done, losses_so_far)` is called after each chunk (for checkpoints).
     """
     if first_epoch % CHUNK_EPOCHS and first_epoch != epochs:
@@ -173,7 +191,10 @@ def train_autoencoder(
     for start in range(first_epoch, epochs, CHUNK_EPOCHS):
         stop = min(start + CHUNK_EPOCHS, epochs)
         keras.utils.set_random_seed(chunk_seed(seed, start))
-        if runner is None:
+        distort = None
+        if augment is not None:
+            distort = functools.partial(random_affine, inputs, augment_rng(seed, start), augment)
+        if runner is None and distort is None:
             history = model.fit(
                 inputs,
                 inputs,
@@ -185,11 +206,25 @@ def train_autoencoder(
                 callbacks=list(callbacks),
             )
             losses += [float(v) for v in history.history["loss"]]
+        elif runner is None:  # one fit per epoch, each on its own distorted copy
+            for epoch in range(start, stop):
+                distorted = distort()
+                history = model.fit(
+                    distorted,
+                    distorted,
+                    epochs=epoch + 1,
+                    initial_epoch=epoch,
+                    batch_size=batch_size,
+                    shuffle=True,
+                    verbose=0,
+                    callbacks=list(callbacks),
+                )
+                losses.append(float(history.history["loss"][-1]))
         else:
             orders = epoch_orders(seed, start, stop - start, len(inputs))
             for epoch, order in enumerate(orders, start):
                 hooks.on_epoch_begin(epoch)
-                losses.append(runner(order))
+                losses.append(runner(order, inputs=None if distort is None else distort()))
                 hooks.on_epoch_end(epoch, {"loss": losses[-1]})
         if on_chunk_end is not None:
             on_chunk_end(stop, losses)
