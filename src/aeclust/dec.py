@@ -115,6 +115,15 @@ def _index_stream(n: int, seed: int) -> Callable[[int], np.ndarray]:
     return take
 
 
+def _idec_targets(x, p):
+    """IDEC's targets: the target distribution, and the batch itself to reconstruct."""
+    return [p, x]
+
+
+def _dec_targets(x, p):
+    return p
+
+
 def refine(
     autoencoder: keras.Model,
     inputs: np.ndarray,
@@ -157,7 +166,7 @@ def refine(
 
     take = _index_stream(len(inputs), seed)
     # The training targets of a batch x from its rows p of the target distribution.
-    targets = (lambda x, p: [p, x]) if spec.reconstruction else (lambda x, p: p)
+    targets = _idec_targets if spec.reconstruction else _dec_targets
     runner = None
     if keras.backend.backend() == "tensorflow":  # the same batches as fit, faster (see BatchRunner)
         runner = BatchRunner(model, inputs, spec.batch_size, targets=targets)
