@@ -94,3 +94,11 @@ def test_the_extra_models_are_valid_model_entries():
     params = configure(PARAMS, ["dae", "dae_da"])
     assert params.models["dae"].augment is None
     assert params.models["dae_da"].augment == AugmentParams(rotation=10.0, shift=0.1)
+
+
+def test_augment_is_set_on_every_model_and_checked_as_params_yaml_is():
+    params = configure(PARAMS, ["ffn", "dae_da"], augment="{rotation: 5}")
+    assert {spec.augment for spec in params.models.values()} == {AugmentParams(rotation=5.0)}
+    assert configure(PARAMS, ["dae_da"], augment="null").models["dae_da"].augment is None
+    with pytest.raises(ParamsError, match=r"models\.ffn\.augment = 'lots': must be null or"):
+        configure(PARAMS, ["ffn"], augment="lots")

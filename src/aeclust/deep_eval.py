@@ -73,10 +73,12 @@ def configure(
     epochs: int | None = None,
     batch_size: int | None = None,
     settings: tuple[str, ...] = (),
+    augment: str | None = None,
 ) -> Params:
     """params.yaml with the command line's changes, validated as params.yaml is: `models`
-    holds only `model_names` (params.yaml's entries, else EXTRA_MODELS'), with `epochs`
-    and `batch_size` if given; `settings` are `methods.*=VALUE` or `kmeans.*=VALUE`."""
+    holds only `model_names` (params.yaml's entries, else EXTRA_MODELS'), with `epochs`,
+    `batch_size` and `augment` (YAML: a mapping, or null) if given; `settings` are
+    `methods.*=VALUE` or `kmeans.*=VALUE`."""
     load_params(params_path)  # the file itself must be valid
     with open(params_path) as f:
         raw = yaml.safe_load(f)
@@ -88,6 +90,8 @@ def configure(
             raise ParamsError(f"--models {name}: must be one of {choices}")
         changes = {"epochs": epochs, "batch_size": batch_size}
         models[name] = {**entry, **{k: v for k, v in changes.items() if v is not None}}
+        if augment is not None:
+            models[name]["augment"] = yaml.safe_load(augment)
     raw["models"] = models
     if source is not None:
         raw["data"]["source"] = source
@@ -268,6 +272,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default="dae", help="comma-separated model names")
     parser.add_argument("--epochs", type=int, help="override every model's epochs")
     parser.add_argument("--batch-size", type=int, help="override every model's batch_size")
+    parser.add_argument(
+        "--augment",
+        metavar="'{rotation: 10, shift: 0.1}'",
+        help="override every model's augment (YAML: a mapping, or null for none)",
+    )
     parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated seeds")
     parser.add_argument(
         "--methods", default=",".join(METHOD_NAMES), help="any of kmeans,manifold,dec"
@@ -308,6 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         epochs=args.epochs,
         batch_size=args.batch_size,
         settings=tuple(args.set),
+        augment=args.augment,
     )
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHOD_NAMES]
