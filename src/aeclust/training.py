@@ -194,32 +194,21 @@ def train_autoencoder(
         distort = None
         if augment is not None:
             distort = functools.partial(random_affine, inputs, augment_rng(seed, start), augment)
-        if runner is None and distort is None:
-            history = model.fit(
-                inputs,
-                inputs,
-                epochs=stop,
-                initial_epoch=start,
-                batch_size=batch_size,
-                shuffle=True,
-                verbose=0,
-                callbacks=list(callbacks),
-            )
-            losses += [float(v) for v in history.history["loss"]]
-        elif runner is None:  # one fit per epoch, each on its own distorted copy
-            for epoch in range(start, stop):
-                distorted = distort()
+        if runner is None:  # fit: the chunk in one call, or each epoch on its own copy
+            spans = [(start, stop)] if distort is None else [(e, e + 1) for e in range(start, stop)]
+            for first, last in spans:
+                x = inputs if distort is None else distort()
                 history = model.fit(
-                    distorted,
-                    distorted,
-                    epochs=epoch + 1,
-                    initial_epoch=epoch,
+                    x,
+                    x,
+                    epochs=last,
+                    initial_epoch=first,
                     batch_size=batch_size,
                     shuffle=True,
                     verbose=0,
                     callbacks=list(callbacks),
                 )
-                losses.append(float(history.history["loss"][-1]))
+                losses += [float(v) for v in history.history["loss"]]
         else:
             orders = epoch_orders(seed, start, stop - start, len(inputs))
             for epoch, order in enumerate(orders, start):
