@@ -35,32 +35,22 @@ from aeclust.seeds import score_stats
 log = logging.getLogger("aeclust.deep_eval")
 
 # DEC/IDEC/N2D's dense autoencoder, 784-500-500-2000-10 on pixels / 255, relu, linear latent.
+_DAE: dict[str, Any] = {
+    "kind": "dense",
+    "scaling": "unit_range",
+    "units": [500, 500, 2000, 10],
+    "activation": "relu",
+    "latent_activation": "linear",
+    "linear_latent": False,
+    "learning_rate": 0.001,
+    "epochs": 200,
+    "batch_size": 256,
+}
 EXTRA_MODELS: dict[str, dict[str, Any]] = {
-    "dae": {
-        "kind": "dense",
-        "scaling": "unit_range",
-        "units": [500, 500, 2000, 10],
-        "activation": "relu",
-        "latent_activation": "linear",
-        "linear_latent": False,
-        "learning_rate": 0.001,
-        "epochs": 200,
-        "batch_size": 256,
-    },
-    # dae trained as DEC-DA pretrains it: each epoch on distorted copies (rotation +-10
-    # degrees, shift +-10%), 500 epochs.
-    "dae_da": {
-        "kind": "dense",
-        "scaling": "unit_range",
-        "units": [500, 500, 2000, 10],
-        "activation": "relu",
-        "latent_activation": "linear",
-        "linear_latent": False,
-        "learning_rate": 0.001,
-        "epochs": 500,
-        "batch_size": 256,
-        "augment": {"rotation": 10, "shift": 0.1},
-    },
+    "dae": _DAE,
+    # dae trained as DEC-DA pretrains it: 500 epochs, each on distorted copies
+    # (rotation +-10 degrees, shift +-10%).
+    "dae_da": {**_DAE, "epochs": 500, "augment": {"rotation": 10, "shift": 0.1}},
 }
 METHOD_NAMES = ("kmeans", "manifold", "dec")
 
