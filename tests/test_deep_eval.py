@@ -51,16 +51,23 @@ def test_summary_is_mean_and_std_over_seeds():
     assert stats["nmi"]["std"] == 0.0
 
 
-def test_a_tiny_run_writes_every_seed_model_and_method(tmp_path, capsys):
+def tiny_run(tmp_path, *args: str) -> dict:
+    """deep_eval on 100 images, ffn for 1 epoch, with `args`; its JSON output."""
     output = tmp_path / "deep_eval.json"
     main(
         [
             "--params", PARAMS, "--n-samples", "100", "--models", "ffn", "--epochs", "1",
-            "--seeds", "1,2", "--methods", "kmeans,dec", "--set", "methods.dec.max_iter=4",
-            "--set", "methods.dec.update_interval=2", "--output", str(output),
+            *args, "--output", str(output),
         ]
     )  # fmt: skip
-    result = json.loads(output.read_text())
+    return json.loads(output.read_text())
+
+
+def test_a_tiny_run_writes_every_seed_model_and_method(tmp_path, capsys):
+    result = tiny_run(
+        tmp_path, "--seeds", "1,2", "--methods", "kmeans,dec", "--set", "methods.dec.max_iter=4",
+        "--set", "methods.dec.update_interval=2",
+    )  # fmt: skip
     assert result["n_samples"] == 100 and result["models"]["ffn"]["epochs"] == 1
     assert [(r["seed"], r["method"]) for r in result["runs"]] == [
         (1, "kmeans"), (1, "dec"), (2, "kmeans"), (2, "dec"),
@@ -72,15 +79,10 @@ def test_a_tiny_run_writes_every_seed_model_and_method(tmp_path, capsys):
 
 def test_more_clusterers_score_the_same_embedding(tmp_path):
     pytest.importorskip("umap")
-    output = tmp_path / "deep_eval.json"
-    main(
-        [
-            "--params", PARAMS, "--n-samples", "100", "--models", "ffn", "--epochs", "1",
-            "--seeds", "1", "--methods", "manifold", "--also-clusterers", "kmeans,gmm",
-            "--set", "methods.manifold.n_init=1", "--output", str(output),
-        ]
-    )  # fmt: skip
-    runs = json.loads(output.read_text())["runs"]
+    runs = tiny_run(
+        tmp_path, "--seeds", "1", "--methods", "manifold", "--also-clusterers", "kmeans,gmm",
+        "--set", "methods.manifold.n_init=1",
+    )["runs"]  # fmt: skip
     assert [r["method"] for r in runs] == ["manifold", "manifold[kmeans]"]  # gmm: params'
     assert runs[0]["acc"] > 0.2 and runs[1]["acc"] > 0.2
 

@@ -124,7 +124,6 @@ class BatchRunner:
         import tensorflow as tf
 
         self.model = model
-        self.tf = tf
         self.data = tf.constant(inputs)
         if not model.optimizer.built:  # its variables cannot be created inside the loop
             model.optimizer.build(model.trainable_variables)
@@ -150,7 +149,9 @@ class BatchRunner:
         """Train on the batches of `order` (row indices, in turn); return fit's loss for
         them: the mean of the batch losses, weighted by batch size. `inputs`, if given,
         replaces the inputs for this call (same shape: an augmented copy)."""
-        data = self.data if inputs is None else self.tf.constant(inputs)
+        import tensorflow as tf
+
+        data = self.data if inputs is None else tf.constant(inputs)
         self.model.reset_metrics()
         self.run(data, np.asarray(order, dtype=np.int32), extra)
         return float(self.model.get_metrics_result()["loss"])
