@@ -8,6 +8,10 @@
 #   bench/gpu.sh OUTDIR [MNIST_IDX_DIR FASHION_IDX_DIR]     # full sizes (about 40 min on
 #                                                          # an H200; BUDGET=seconds per stage)
 #   SCALE=tiny bench/gpu.sh OUTDIR ...                     # a few-minute smoke test on a CPU
+#   STEPS="speed fashion" EPOCHS=300 bench/gpu.sh OUTDIR   # some steps only, to fit a lease
+#
+# STEPS (default all): any of speed (the training benchmark), mnist, fashion (the full
+# datasets), study3000 (the study's 3000 images) and sweep (the manifold settings).
 #
 # Writes to OUTDIR: env.txt, speed_3000.txt, speed_70000.txt, deep_eval.json (every run and
 # the mean and std per dataset, model and method), manifold_sweep.json
@@ -18,6 +22,13 @@ out=${1:?usage: bench/gpu.sh OUTDIR [MNIST_IDX_DIR FASHION_IDX_DIR]}
 mnist=${2:-.devdata/mnist}
 fashion=${3:-.devdata/fashion-mnist}
 py=${PYTHON:-python3}
+all_steps="speed mnist fashion study3000 sweep"
+steps=" ${STEPS:-$all_steps} "
+for step in $steps; do
+    [[ " $all_steps " == *" $step "* ]] \
+        || { echo "bench/gpu.sh: STEPS has '$step'; allowed: $all_steps" >&2; exit 2; }
+done
+want() { [[ $steps == *" $1 "* ]]; }
 export KERAS_BACKEND=jax PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 export XLA_PYTHON_CLIENT_PREALLOCATE=false OMP_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
 mkdir -p "$out" "$out/logs"
@@ -49,9 +60,11 @@ speed() {  # $1 = label, then train_speed arguments
     echo "speed $label: exit $?"
     cat "$out/speed_$label.txt"
 }
-speed 3000 --epochs "$speed_epochs"
-if [ "$n_large" = all ]; then n_speed=70000; else n_speed=$n_large; fi
-speed 70000 --epochs 3 --source "idx:$mnist" --n-samples "$n_speed"
+if want speed; then
+    speed 3000 --epochs "$speed_epochs"
+    if [ "$n_large" = all ]; then n_speed=70000; else n_speed=$n_large; fi
+    speed 70000 --epochs 3 --source "idx:$mnist" --n-samples "$n_speed"
+fi
 
 # 2. Deep clustering. Processes on one GPU take turns: 15 seeds side by side each ran about
 # 15 times slower than alone (2026-11-28, H200), so the seeds of a dataset run one after the
@@ -66,27 +79,29 @@ evaluate() {  # $1 = run label, $2 = seconds, then deep_eval arguments
         --output "$logs/${label}_s.json" "$@" >"$logs/$label.log" 2>&1
     echo "$label: exit $?"
 }
-NUMBA_NUM_THREADS=8 evaluate mnist "$eval_limit" --source "idx:$mnist" \
+want mnist && NUMBA_NUM_THREADS=8 evaluate mnist "$eval_limit" --source "idx:$mnist" \
     --n-samples "$n_large" --models dae --epochs "$large_epochs" --umap-parallel &
-NUMBA_NUM_THREADS=8 evaluate fashion "$eval_limit" --source "idx:$fashion" \
+want fashion && NUMBA_NUM_THREADS=8 evaluate fashion "$eval_limit" --source "idx:$fashion" \
     --n-samples "$n_large" --models dae --epochs "$large_epochs" --umap-parallel &
 wait
 small_args=(--models ffn,cnn,dae)
 if [ -n "$small_epochs" ]; then small_args+=(--epochs "$small_epochs" --n-samples 300); fi
-evaluate study3000 "$eval_limit" "${small_args[@]}"
+want study3000 && evaluate study3000 "$eval_limit" "${small_args[@]}"
 
 # 3. The manifold method's settings at 3000 images, tuned on held-out MNIST images (the
 # UMAPs, ~20 s each on a busy 16-core host, take longer than the training: ~10 min).
-sweep_args=(--models ffn,cnn,dae)
-if [ -n "$small_epochs" ]; then
-    sweep_args+=(--epochs "$small_epochs" --n-samples 300 --eval-seeds 1 --tune-seeds 101
-                 --neighbors 10,20 --metrics euclidean)
+if want sweep; then
+    sweep_args=(--models ffn,cnn,dae)
+    if [ -n "$small_epochs" ]; then
+        sweep_args+=(--epochs "$small_epochs" --n-samples 300 --eval-seeds 1 --tune-seeds 101
+                     --neighbors 10,20 --metrics euclidean)
+    fi
+    timeout $((eval_limit + 600)) "$py" bench/manifold_sweep.py --tune-source "idx:$mnist" \
+        --deadline "$eval_limit" --output "$out/manifold_sweep.json" "${sweep_args[@]}" \
+        >"$logs/sweep.log" 2>&1
+    echo "manifold sweep: exit $?"
+    tail -12 "$logs/sweep.log"
 fi
-timeout $((eval_limit + 600)) "$py" bench/manifold_sweep.py --tune-source "idx:$mnist" \
-    --deadline "$eval_limit" --output "$out/manifold_sweep.json" "${sweep_args[@]}" \
-    >"$logs/sweep.log" 2>&1
-echo "manifold sweep: exit $?"
-tail -12 "$logs/sweep.log"
 
 "$py" - "$logs" "$out/deep_eval.json" <<'EOF'
 import json, pathlib, sys

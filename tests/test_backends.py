@@ -3,9 +3,12 @@
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 SCRIPT = """
@@ -51,3 +54,82 @@ def test_models_train_save_load_and_encode_on_jax():
         assert first == second  # deterministic on JAX too
         assert first[1] == [40, d] and len(first[0]) == 2
     assert out["cnn_aug"][0][0] != out["cnn"][0][0]  # trained on distorted copies
+
+
+# The batch runners' equivalence tests, run again on JAX: the same losses and weights as
+# Keras' own train_on_batch / fit on the same batches (the smaller last batch, augmented
+# epochs, DEC's targets), and a resumed run equal to the uninterrupted one.
+RUNNER_TESTS = [
+    "tests/test_training.py::test_each_epoch_is_keras_train_step_over_the_epoch_order",
+    "tests/test_training.py::test_resuming_from_a_checkpoint_gives_the_uninterrupted_result",
+    "tests/test_dec.py::test_compiled_batches_refine_as_keras_fit_does",
+]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_jax_batch_runner_trains_as_keras_steps_do():
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *RUNNER_TESTS],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    summary = result.stdout.strip().splitlines()[-1]
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.match(r"=* ?8 passed", summary), summary  # 3 + 3 + 2 cases, none skipped
+
+
+SCAN_SCRIPT = """
+import json
+import numpy as np
+import keras
+from aeclust.models import build_autoencoder, model_inputs
+from aeclust.training import JaxBatchRunner, epoch_orders
+from test_models import CONV
+
+x = model_inputs(np.random.default_rng(0).random((50, 28, 28), dtype=np.float32), CONV)
+flipped = x[:, ::-1].copy()  # targets taken from `extra`, as DEC's are
+out = {}
+for scan in (True, False):
+    keras.utils.set_random_seed(3)
+    model = build_autoencoder(CONV, 28)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.005), loss="mse")
+    runner = JaxBatchRunner(model, x, 20, targets=lambda batch, extra: extra, scan=scan)
+    losses = [runner(order, extra=flipped) for order in epoch_orders(3, 0, 2, len(x))]
+    out[str(scan)] = [losses, [w.tolist() for w in model.get_weights()]]
+
+# IDEC's two outputs (assignments and reconstruction) through either loop.
+import functools
+import aeclust.dec
+from test_dec import SPEC, blobs, trained_autoencoder
+points, _ = blobs(3.5)
+spec = aeclust.dec.DecParams(**{**SPEC.__dict__, "tol": 0.0, "max_iter": 45})
+for scan in (True, False):
+    aeclust.dec.batch_runner = functools.partial(JaxBatchRunner, scan=scan)
+    result = aeclust.dec.refine(trained_autoencoder(points), points, spec, 4, seed=3)
+    out[f"dec {scan}"] = [result.cluster_ids.tolist(), result.latents.tolist()]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_jax_runner_scan_and_per_batch_calls_train_alike():
+    """The scan (GPU default) against one call per batch (CPU default, tested against Keras'
+    own steps above): the same losses and weights, a smaller last batch and `extra` targets
+    included, and the same IDEC refinement (two outputs)."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.path.dirname(__file__)}
+    result = subprocess.run(
+        [sys.executable, "-c", SCAN_SCRIPT], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    (scan_losses, scan_weights), (step_losses, step_weights) = out["True"], out["False"]
+    assert len(scan_losses) == 2 and scan_losses[1] < scan_losses[0]
+    np.testing.assert_allclose(scan_losses, step_losses, rtol=1e-5)
+    for a, b in zip(scan_weights, step_weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    (scan_ids, scan_latents), (step_ids, step_latents) = out["dec True"], out["dec False"]
+    assert scan_ids == step_ids
+    np.testing.assert_allclose(scan_latents, step_latents, rtol=1e-4, atol=1e-5)

@@ -122,7 +122,7 @@ def test_refinement_lowers_its_loss_and_moves_only_some_assignments(reconstructi
 
 
 class FitRunner:
-    """`BatchRunner`'s interface, trained with Keras' own `fit` on the same batches."""
+    """The batch runners' interface, trained with Keras' own `fit` on the same batches."""
 
     def __init__(self, model, inputs, batch_size, targets):
         self.model, self.inputs, self.batch_size, self.targets = model, inputs, batch_size, targets
@@ -133,7 +133,6 @@ class FitRunner:
         self.model.fit(x, y, batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="BatchRunner is TF's")
 @pytest.mark.parametrize("reconstruction", [True, False])
 def test_compiled_batches_refine_as_keras_fit_does(monkeypatch, reconstruction):
     points, _ = blobs(3.5)
@@ -141,7 +140,7 @@ def test_compiled_batches_refine_as_keras_fit_does(monkeypatch, reconstruction):
         **{**SPEC.__dict__, "tol": 0.0, "max_iter": 45, "reconstruction": reconstruction}
     )
     fast = refine(trained_autoencoder(points), points, spec, 4, seed=3)
-    monkeypatch.setattr("aeclust.dec.BatchRunner", FitRunner)
+    monkeypatch.setattr("aeclust.dec.batch_runner", FitRunner)
     slow = refine(trained_autoencoder(points), points, spec, 4, seed=3)
     np.testing.assert_array_equal(fast.cluster_ids, slow.cluster_ids)
     np.testing.assert_allclose(fast.latents, slow.latents, rtol=1e-4, atol=1e-5)

@@ -25,7 +25,7 @@ from keras import ops
 from sklearn.cluster import KMeans
 
 from aeclust.config import DecParams
-from aeclust.training import BatchRunner, make_deterministic
+from aeclust.training import batch_runner, make_deterministic
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +167,8 @@ def refine(
     take = _index_stream(len(inputs), seed)
     # The training targets of a batch x from its rows p of the target distribution.
     targets = _idec_targets if spec.reconstruction else _dec_targets
-    runner = None
-    if keras.backend.backend() == "tensorflow":  # the same batches as fit, faster (see BatchRunner)
-        runner = BatchRunner(model, inputs, spec.batch_size, targets=targets)
+    # The same batches as fit, faster (see BatchRunner); None on torch.
+    runner = batch_runner(model, inputs, spec.batch_size, targets=targets)
     history: list[dict[str, float]] = []
     previous, iteration, converged = initial_ids, 0, False
     q, mse = predict(inputs)
