@@ -1,6 +1,7 @@
 """N2D's manifold clustering on tiny data: UMAP, then a mixture or KMeans."""
 
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -103,3 +104,59 @@ def test_without_umap_learn_the_error_says_what_to_install():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.stdout.startswith("UserError methods.manifold needs umap-learn"), result.stderr
+
+
+def test_umap_metrics_run_compiled_and_give_scikit_learns_matrix_bit_for_bit():
+    from aeclust.manifold import umap_class
+
+    umap_class()  # umap's package import, under the TensorFlow refusal
+    from sklearn.metrics import pairwise_distances
+    from umap.distances import named_distances
+
+    from aeclust import pairwise
+    from aeclust.config import UMAP_METRICS
+
+    points, _ = blobs(1.0, per=40, dim=7)
+    # a duplicate, an all-zero and a constant row: cosine's and correlation's special cases
+    points = np.vstack([points, points[:1], np.zeros((1, 7)), np.full((1, 7), 2.0)])
+    points = points.astype(np.float32)
+    for name in UMAP_METRICS:
+        metric = named_distances[name]
+        which = pairwise.metric_index(metric)
+        assert which is not None, f"{name} is not computed by aeclust.pairwise"
+        fast = pairwise.all_pairs(points, which).astype(np.float32)
+        np.testing.assert_array_equal(fast, pairwise_distances(points, metric=metric), name)
+
+
+@pytest.mark.filterwarnings("ignore:n_jobs value")
+def test_umap_embeds_as_it_does_alone_with_the_compiled_distances():
+    from aeclust.manifold import fast_small_data_distances, umap_class
+
+    points, _ = blobs(2.0)
+
+    def fit():
+        umap = umap_class()(n_components=3, n_neighbors=10, min_dist=0.0, random_state=7)
+        return umap.fit_transform(points)
+
+    alone = fit()
+    with fast_small_data_distances() as fast_calls:
+        fast = fit()
+    assert fast_calls == [200]  # umap asked for the 200 x 200 matrix, and got it compiled
+    np.testing.assert_array_equal(fast, alone)
+
+
+def test_umaps_compiled_functions_are_kept_for_the_next_process(tmp_path):
+    # NUMBA_CACHE_DIR takes numba's on-disk cache; umap itself asks to cache almost none
+    # of the functions a fit compiles.
+    script = (
+        "import numpy as np\n"
+        "from aeclust.config import ManifoldParams\n"
+        "from aeclust.manifold import embed\n"
+        "spec = ManifoldParams(True, 2, 5, 0.0, 'euclidean', 'kmeans')\n"
+        "embed(np.random.default_rng(0).normal(size=(60, 4)), spec, seed=1)\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    cached = {path.name.split(".")[0] for path in tmp_path.rglob("*.nbi")}
+    assert {"umap_", "layouts"} <= cached, sorted(cached)
