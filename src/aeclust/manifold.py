@@ -68,9 +68,11 @@ def _cache_compilations(packages: tuple[str, ...]) -> None:
     asks numba to cache only one of them. `enable_caching` is what `numba.njit(cache=True)`
     calls: the machine code is stored beside the module (or in numba's user cache) and
     loaded by the next process, keyed on the source file, so an upgrade compiles afresh."""
-    from numba.core.caching import NullCache
-    from numba.core.registry import CPUDispatcher
-
+    try:
+        from numba.core.caching import NullCache
+        from numba.core.registry import CPUDispatcher
+    except ImportError:  # numba moved them: compile in every process, as umap would
+        return
     modules = [
         module
         for name, module in list(sys.modules.items())
@@ -78,7 +80,8 @@ def _cache_compilations(packages: tuple[str, ...]) -> None:
     ]
     for module in modules:
         for candidate in list(vars(module).values()):
-            if isinstance(candidate, CPUDispatcher) and isinstance(candidate._cache, NullCache):
+            cache = getattr(candidate, "_cache", None)
+            if isinstance(candidate, CPUDispatcher) and isinstance(cache, NullCache):
                 candidate.enable_caching()
 
 
