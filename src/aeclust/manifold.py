@@ -82,7 +82,10 @@ def _cache_compilations(packages: tuple[str, ...]) -> None:
         for candidate in list(vars(module).values()):
             cache = getattr(candidate, "_cache", None)
             if isinstance(candidate, CPUDispatcher) and isinstance(cache, NullCache):
-                candidate.enable_caching()
+                try:
+                    candidate.enable_caching()
+                except RuntimeError:  # no writable place for a cache: compile each time
+                    return
 
 
 @contextlib.contextmanager
