@@ -41,3 +41,31 @@ def test_cluster_members_rows_hold_only_that_clusters_members():
             np.testing.assert_allclose(tile, figures._tile(images[member], "bone", 28))
         blank = mosaic[2 * row * step : 2 * row * step + 28, len(members) * step :]
         assert (blank == 1).all()  # a cluster of fewer than 10 leaves white
+
+
+def test_fixed_margins_keep_every_label_and_title_inside_the_figure():
+    # The mosaics and figure A are laid out with margins in inches, not tight_layout.
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(40, 28, 28)).astype(np.uint8)
+    latents = rng.random((40, 196)).astype(np.float32)
+    cluster_ids = np.arange(40) % 12  # two-digit clusters: "11-original", the widest label
+    drawn = [
+        figures.cluster_members_figure(images, latents, cluster_ids, "cnn+manifold: clusters"),
+        figures.reconstructions_figure(images, latents.reshape(40, 14, 14), "ffn", count=10),
+        figures.sample_figure(images[0], latents[0], "cnn: image 0"),
+    ]
+    for fig in drawn:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        box = fig.bbox
+        texts = list(fig.texts)  # the suptitle
+        for ax in fig.axes:
+            texts += [ax.title, *ax.get_yticklabels()]
+            extent = ax.get_window_extent(renderer)
+            assert box.x0 <= extent.x0 and extent.x1 <= box.x1
+            assert box.y0 <= extent.y0 and extent.y1 <= box.y1
+        for text in texts:
+            if text.get_text():
+                extent = text.get_window_extent(renderer)
+                assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+                assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()

@@ -30,6 +30,19 @@ def _blank(ax) -> None:
     ax.set_yticks([])
 
 
+def _margins(fig: Figure, left: float, right: float, bottom: float, top: float, **spacing):
+    """Subplot margins in inches. `tight_layout` measures every text by drawing the figure
+    once more: ~0.08 s of a 0.2 s cluster mosaic, ~1 s for the count grid's labels."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        **spacing,
+    )
+
+
 def sample_figure(image: np.ndarray, latent: np.ndarray, title: str) -> Figure:
     """The study's figure A: one original beside its latent."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4))
@@ -40,7 +53,7 @@ def sample_figure(image: np.ndarray, latent: np.ndarray, title: str) -> Figure:
     for ax in (left, right):
         _blank(ax)
     fig.suptitle(title)
-    fig.tight_layout()
+    _margins(fig, left=0.1, right=0.1, bottom=0.1, top=0.8, wspace=0.1)
     return fig
 
 
@@ -80,7 +93,9 @@ def _mosaic_figure(
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_title(title)
-    fig.tight_layout()
+    # the labels' width: ~0.6 em a character at 7 points, and the ticks' padding
+    label_width = max((len(label) for label in labels), default=0) * 0.6 * 7 / 72
+    _margins(fig, left=label_width + 0.15, right=0.1, bottom=0.1, top=0.4)
     return fig
 
 
@@ -156,16 +171,7 @@ def confusion_figure(tables: dict[str, tuple[np.ndarray, list[int], list[int]]])
         ax.set_title(name)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    # Fixed margins in inches: tight_layout would measure all the count labels (~1 s).
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=0.65 / width,
-        right=1 - 0.15 / width,
-        bottom=0.6 / height,
-        top=1 - 0.35 / height,
-        wspace=0.3,
-        hspace=0.35,
-    )
+    _margins(fig, left=0.65, right=0.15, bottom=0.6, top=0.35, wspace=0.3, hspace=0.35)
     return fig
 
 
