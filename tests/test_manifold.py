@@ -141,7 +141,18 @@ def test_umap_embeds_as_it_does_alone_with_the_compiled_distances():
     alone = fit()
     with fast_small_data_distances() as fast_calls:
         fast = fit()
-    assert fast_calls == [200]  # umap asked for the 200 x 200 matrix, and got it compiled
+        assert fast_calls == [200]  # umap asked for the 200 x 200 matrix, and got it compiled
+        # any other call (here: two sets of points) goes to scikit-learn as it was
+        import umap.umap_
+        from sklearn.metrics import pairwise_distances
+
+        metric = umap.umap_.dist.named_distances["euclidean"]
+        two_sets = umap.umap_.pairwise_distances(points[:5], points[5:9], metric=metric)
+        np.testing.assert_array_equal(
+            two_sets, pairwise_distances(points[:5], points[5:9], metric=metric)
+        )
+        assert fast_calls == [200]
+    assert umap.umap_.pairwise_distances is pairwise_distances  # put back after the block
     np.testing.assert_array_equal(fast, alone)
 
 

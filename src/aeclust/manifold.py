@@ -101,10 +101,15 @@ def fast_small_data_distances() -> Iterator[list[int]]:
     of each matrix computed the fast way."""
     import umap.umap_ as umap_module
 
-    from aeclust import pairwise
-
-    original = umap_module.pairwise_distances
     fast_calls: list[int] = []
+    original = getattr(umap_module, "pairwise_distances", None)
+    try:
+        from aeclust import pairwise
+    except ImportError:  # a umap-learn without these metric functions
+        original = None
+    if original is None:  # umap computes its distances otherwise: leave it be
+        yield fast_calls
+        return
 
     def distances(X, Y=None, metric="euclidean", **kwds):
         which = pairwise.metric_index(metric)
