@@ -8,6 +8,7 @@ With methods.dec.enabled false it writes only data/methods/<model>+dec/skipped.j
 (without loading Keras).
 """
 
+import dataclasses
 import time
 
 from aeclust import layout, methods
@@ -35,6 +36,8 @@ def main(argv: list[str]) -> None:
     from aeclust.models import load_model, model_inputs
 
     autoencoder = load_model(layout.model_file(name))
+    # methods.dec.augment: refine on distorted copies as the model was trained (if it was)
+    augment = model_spec.augment if spec.augment else None
     start = time.perf_counter()
     result = refine(
         autoencoder,
@@ -42,6 +45,7 @@ def main(argv: list[str]) -> None:
         spec,
         params.methods.n_clusters,
         params.seed,
+        augment,
     )
     seconds = time.perf_counter() - start
     save_array(out / methods.CLUSTER_IDS, result.cluster_ids)
@@ -55,6 +59,7 @@ def main(argv: list[str]) -> None:
         {
             "iterations": result.iterations,
             "converged": result.converged,
+            "augment": None if augment is None else dataclasses.asdict(augment),
             "history": result.history,
         },
     )

@@ -56,6 +56,9 @@ def test_augment_is_off_unless_asked_and_fills_its_defaults():
     raw = with_change("models.cnn.augment", {"rotation": 5})
     assert parse_params(raw).models["cnn"].augment == AugmentParams(rotation=5.0, shift=0.1)
     assert parse_params(with_change("models.ffn.augment", None)).models["ffn"].augment is None
+    # DEC refines on the plain images unless methods.dec.augment asks for the model's own
+    assert params.methods.dec.augment is False
+    assert parse_params(with_change("methods.dec.augment", True)).methods.dec.augment is True
 
 
 @pytest.mark.parametrize(
@@ -118,6 +121,7 @@ def test_augment_is_off_unless_asked_and_fills_its_defaults():
         ("methods.dec.gamma", 0, r"methods\.dec\.gamma = 0: must be a number > 0"),
         ("methods.dec.enabled", "on", r"methods\.dec\.enabled = 'on': must be true or false"),
         ("methods.dec.tol", 2, r"methods\.dec\.tol = 2: must be a number in \[0, 1\]"),
+        ("methods.dec.augment", "yes", r"methods\.dec\.augment = 'yes': must be true or false"),
         (
             "methods.dec.update_interval",
             0,

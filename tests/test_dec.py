@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from aeclust.config import DecParams, DenseParams
+from aeclust.config import AugmentParams, DecParams, DenseParams
 from aeclust.dec import ClusteringLayer, build_dec, kl_divergence, refine, target_distribution
 from aeclust.matching import clustering_accuracy
 from aeclust.models import build_dense
@@ -127,25 +127,47 @@ class FitRunner:
     def __init__(self, model, inputs, batch_size, targets):
         self.model, self.inputs, self.batch_size, self.targets = model, inputs, batch_size, targets
 
-    def __call__(self, order, extra=None):
-        x = self.inputs[order]
+    def __call__(self, order, extra=None, inputs=None):
+        x = (self.inputs if inputs is None else inputs)[order]
         y = self.targets(x, None if extra is None else extra[order])
         self.model.fit(x, y, batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0)
 
 
-@pytest.mark.parametrize("reconstruction", [True, False])
-def test_compiled_batches_refine_as_keras_fit_does(monkeypatch, reconstruction):
-    points, _ = blobs(3.5)
+@pytest.mark.parametrize(
+    ("reconstruction", "augment"),
+    [(True, None), (False, None), (True, AugmentParams(rotation=10.0, shift=0.1, zoom=0.1))],
+)
+def test_compiled_batches_refine_as_keras_fit_does(monkeypatch, reconstruction, augment):
+    points, _ = blobs(3.5)  # 16 values: 4 x 4 images to distort
     spec = DecParams(
         **{**SPEC.__dict__, "tol": 0.0, "max_iter": 45, "reconstruction": reconstruction}
     )
-    fast = refine(trained_autoencoder(points), points, spec, 4, seed=3)
+    fast = refine(trained_autoencoder(points), points, spec, 4, seed=3, augment=augment)
     monkeypatch.setattr("aeclust.dec.batch_runner", FitRunner)
-    slow = refine(trained_autoencoder(points), points, spec, 4, seed=3)
+    slow = refine(trained_autoencoder(points), points, spec, 4, seed=3, augment=augment)
     np.testing.assert_array_equal(fast.cluster_ids, slow.cluster_ids)
     np.testing.assert_allclose(fast.latents, slow.latents, rtol=1e-4, atol=1e-5)
     for mine, theirs in zip(fast.history, slow.history, strict=True):
         assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-4)
+
+
+def test_augmented_refinement_trains_each_batch_on_distorted_copies_of_its_rows():
+    points, _ = blobs(3.5)  # 16 values: 4 x 4 images
+    spec = DecParams(**{**SPEC.__dict__, "tol": 0.0, "max_iter": 45})
+
+    def run(augment):
+        return refine(trained_autoencoder(points), points, spec, 4, seed=3, augment=augment)
+
+    plain = run(None)
+    # No distortion: the same batches, rows and targets as without augmentation.
+    still = run(AugmentParams(rotation=0.0, shift=0.0, zoom=0.0))
+    np.testing.assert_array_equal(still.latents, plain.latents)
+    assert still.history == plain.history
+    distorted = AugmentParams(rotation=10.0, shift=0.1, zoom=0.1)
+    first, second = run(distorted), run(distorted)
+    np.testing.assert_array_equal(first.latents, second.latents)  # seeded
+    assert first.history == second.history
+    assert not np.allclose(first.latents, plain.latents)
 
 
 JAX_SCRIPT = """

@@ -64,14 +64,26 @@ def test_markdown_lists_method_runs_with_their_times_and_details():
             "ffn": {"train_seconds": 1.0, "seconds_per_epoch": 0.5, "epochs": 2, "backend": "jax"},
             "ffn+dec": {"seconds": 3.25, "backend": "jax"},
             "ffn+manifold": {"seconds": 4.0},
+            "cnn+dec": {"seconds": 100.0},
         },
         {},
         n_images=300,
         source="embedded",
-        method_details={"ffn+dec": {"iterations": 840, "converged": True}},
+        method_details={
+            "ffn+dec": {"iterations": 840, "converged": True, "augment": None},
+            "cnn+dec": {
+                "iterations": 2000,
+                "converged": False,
+                "augment": {"rotation": 10.0, "shift": 0.1, "zoom": 0.0},
+            },
+        },
     )
     assert "| ffn+dec | 0.700 | - | - | - | - | - | - |" in text
     assert "| ffn | 1.0 | 0.500 | 2 | jax |" in text  # the models' table
     assert "| ffn+dec | 3.2 | converged after 840 batches |" in text
+    assert (
+        "| cnn+dec | 100.0 | stopped at max_iter after 2000 batches, on distorted copies "
+        "(rotation 10.0, shift 0.1, zoom 0.0) |" in text
+    )
     assert "| ffn+manifold | 4.0 |  |" in text
     assert "python -m aeclust.seeds" in text

@@ -1,5 +1,6 @@
 """Stages as a user runs them: bad input is one line and exit status 2, outputs survive."""
 
+import json
 import sys
 
 import numpy as np
@@ -80,3 +81,36 @@ def test_train_trains_on_distorted_copies_when_the_model_asks(project):
     plain, augmented, again = runs
     assert augmented == again and augmented != plain
     assert len(augmented.splitlines()) == 3  # header + 2 epochs
+
+
+def test_dec_refines_on_distorted_copies_when_asked(project):
+    """methods.dec.augment: dec@<model> trains on distorted copies as the model was (its
+    `augment`) and says so in refinement.json; off, it refines on the images as they are."""
+    assert stage(project, "prepare").returncode == 0
+    assert stage(project, "standardize").returncode == 0
+    params = (project / "params.yaml").read_text()
+    out = project / "data/methods/ffn+dec"
+    try:
+        edit_params(
+            project,
+            **{
+                "models.ffn.augment": {"rotation": 10, "shift": 0.1},
+                "methods.dec.enabled": True,
+                "methods.dec.max_iter": 20,
+                "methods.dec.update_interval": 10,
+            },
+        )
+        assert stage(project, "train", "ffn").returncode == 0
+        runs = []
+        for augment in (False, True):
+            edit_params(project, **{"methods.dec.augment": augment})
+            result = stage(project, "dec", "ffn")
+            assert result.returncode == 0, result.stderr
+            refinement = json.loads((out / "refinement.json").read_text())
+            runs.append((refinement["augment"], np.load(out / "latents.npy")))
+    finally:
+        (project / "params.yaml").write_text(params)
+    (plain_augment, plain), (augment, augmented) = runs
+    assert plain_augment is None
+    assert augment == {"rotation": 10.0, "shift": 0.1, "zoom": 0.0}
+    assert plain.shape == augmented.shape and not np.allclose(plain, augmented)

@@ -99,6 +99,8 @@ class DecParams:
     max_iter: int  # batches at most
     batch_size: int
     learning_rate: float  # Adam
+    # refine on distorted copies as the model was trained (its `augment`), as DEC-DA does
+    augment: bool = False
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,7 @@ _DEC_KEYS: dict[str, Checker] = {
     "max_iter": _integer(1),
     "batch_size": _integer(1),
     "learning_rate": _positive_number,
+    "augment": _boolean,
 }
 _MANIFOLD_KEYS: dict[str, Checker] = {
     "enabled": _boolean,

@@ -9,6 +9,9 @@ towards the sharpened target p_ij ∝ q_ij² / sum_i q_ij (loss KL(P || Q), weig
 recomputed every `update_interval` batches, and stops once fewer than `tol` of the
 assignments change between two updates. IDEC keeps the decoder's reconstruction loss
 (weight 1), so that the latent space keeps its local structure; DEC drops it.
+With `augment` (DEC-DA, Guo et al. 2018, "Deep embedded clustering with data
+augmentation"), every batch trains on freshly distorted copies of its images, towards the
+target computed on the undistorted ones (and, in IDEC, reconstructs the distorted images).
 
 Keras 3 only (keras.ops): runs on the TensorFlow and the JAX backends.
 """
@@ -24,7 +27,8 @@ import numpy as np
 from keras import ops
 from sklearn.cluster import KMeans
 
-from aeclust.config import DecParams
+from aeclust.augment import random_affine
+from aeclust.config import AugmentParams, DecParams
 from aeclust.training import batch_runner, make_deterministic
 
 log = logging.getLogger(__name__)
@@ -130,10 +134,13 @@ def refine(
     spec: DecParams,
     n_clusters: int,
     seed: int,
+    augment: AugmentParams | None = None,
 ) -> Refinement:
     """DEC/IDEC on `inputs` (n, ...) in the autoencoder's input shape and scaling.
 
     Trains the autoencoder's encoder (and, with spec.reconstruction, decoder) in place.
+    With `augment`, each batch is a fresh distorted copy of its rows (DEC-DA); the target
+    distribution and the assignments always come from the undistorted inputs.
     Deterministic for a given seed on a given machine and backend."""
     make_deterministic(seed)
     model = build_dec(autoencoder, n_clusters, spec.reconstruction)
@@ -165,6 +172,8 @@ def refine(
     )
 
     take = _index_stream(len(inputs), seed)
+    # the distortions' own stream: without augment the batches are as they were
+    distortions = np.random.default_rng([seed, 2])
     # The training targets of a batch x from its rows p of the target distribution.
     targets = _idec_targets if spec.reconstruction else _dec_targets
     # The same batches as fit, faster (see BatchRunner); None on torch.
@@ -196,11 +205,16 @@ def refine(
             break
         steps = min(spec.update_interval, spec.max_iter - iteration)
         chosen = take(steps * spec.batch_size)
+        extra = target.astype(np.float32)
+        batch_inputs = None  # the runner's own: `inputs`
+        if augment is not None:  # this interval's rows, each freshly distorted, in turn
+            batch_inputs = random_affine(inputs[chosen], distortions, augment)
+            chosen, extra = np.arange(len(chosen)), extra[chosen]
         if runner is not None:
-            runner(chosen, target.astype(np.float32))
+            runner(chosen, extra, inputs=batch_inputs)
         else:
-            x = inputs[chosen]
-            y = targets(x, target[chosen])
+            x = (inputs if batch_inputs is None else batch_inputs)[chosen]
+            y = targets(x, extra[chosen])
             model.fit(x, y, batch_size=spec.batch_size, epochs=1, shuffle=False, verbose=0)
         iteration += steps
         q, mse = predict(inputs)

@@ -235,8 +235,9 @@ def evaluate_seed(
             from aeclust.dec import refine
 
             start = time.perf_counter()
+            augment = spec.augment if params.methods.dec.augment else None
             result = refine(
-                autoencoder, inputs, params.methods.dec, params.methods.n_clusters, seed
+                autoencoder, inputs, params.methods.dec, params.methods.n_clusters, seed, augment
             )
             record(
                 name,

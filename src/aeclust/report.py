@@ -65,7 +65,14 @@ def _details(detail: dict) -> str:
     """A method run's details in words: "converged after 840 batches"."""
     if "iterations" in detail:
         how = "converged" if detail.get("converged") else "stopped at max_iter"
-        return f"{how} after {detail['iterations']} batches"
+        words = f"{how} after {detail['iterations']} batches"
+        if detail.get("augment"):  # DEC-DA: trained on distorted copies
+            words += (
+                ", on distorted copies ("
+                + ", ".join(f"{k} {v}" for k, v in detail["augment"].items())
+                + ")"
+            )
+        return words
     return ", ".join(f"{k}: {v}" for k, v in detail.items())
 
 
