@@ -78,7 +78,7 @@ def test_jax_batch_runner_trains_as_keras_steps_do():
     )
     summary = result.stdout.strip().splitlines()[-1]
     assert result.returncode == 0, result.stdout[-4000:]
-    assert re.match(r"=* ?8 passed", summary), summary  # 3 + 3 + 2 cases, none skipped
+    assert re.match(r"=* ?9 passed", summary), summary  # 3 + 3 + 3 cases, none skipped
 
 
 SCAN_SCRIPT = """
