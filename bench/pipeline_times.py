@@ -7,6 +7,8 @@ own outputs are untouched. Prints figures; asserts nothing (see README, "Speed")
     python bench/pipeline_times.py                      # the default params (slow: trains)
     python bench/pipeline_times.py --set data.n_samples=300 --set models.ffn.epochs=2 ...
     python bench/pipeline_times.py --source idx:/path/to/mnist --set data.n_samples=all
+    python bench/pipeline_times.py --set models.ffn.epochs=5 --set models.cnn.epochs=5 \
+        --stages prepare standardize kmeans report --repeat 7   # the light stages, min/median
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,7 +82,17 @@ def main() -> None:
         help="stages to time on their own (default: all; e.g. prepare kmeans "
         "'train ffn'); the train stages retrain",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each stage N times and print the fastest and the median (the machine is "
+        "shared: one run can be off by a few tenths of a second)",
+    )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: must be >= 1")
 
     work = Path(tempfile.mkdtemp(prefix="aeclust-bench-"))
     project = work / "project"
@@ -128,8 +141,19 @@ def main() -> None:
     print("each stage on its own (python stages/<stage>.py), wall seconds and peak memory:")
     for stage in stages:
         name, *arg = stage.split()
-        seconds, peak = timed_stage([str(BIN / "python"), f"stages/{name}.py", *arg], project)
-        print(f"  {stage:18s} {seconds:8.2f} s  {peak:8.0f} MB")
+        runs = [
+            timed_stage([str(BIN / "python"), f"stages/{name}.py", *arg], project)
+            for _ in range(args.repeat)
+        ]
+        seconds = [s for s, _ in runs]
+        peak = max(p for _, p in runs)
+        if args.repeat == 1:
+            print(f"  {stage:18s} {seconds[0]:8.2f} s  {peak:8.0f} MB")
+        else:
+            print(
+                f"  {stage:18s} {min(seconds):8.2f} s fastest, {statistics.median(seconds):.2f} s "
+                f"median of {args.repeat}  {peak:8.0f} MB"
+            )
     if args.keep:
         print(f"project kept in {project}")
     else:

@@ -3,7 +3,7 @@ cluster ids and scores (ACC, NMI, ARI, silhouette, inertia) against the digit la
 
 from aeclust import layout
 from aeclust.cli import run_stage
-from aeclust.clustering import kmeans, scores
+from aeclust.clustering import cluster_runs
 from aeclust.config import BASELINE, load_params
 from aeclust.errors import ParamsError
 from aeclust.scaling import unit_range
@@ -22,12 +22,10 @@ def main(argv: list[str]) -> None:
     features = {BASELINE: unit_range(images).reshape(len(images), -1)}
     for name in params.models:
         features[name] = load_array(layout.encoded(name) / "latents.npy")
-    all_scores = {}
-    for run, values in features.items():
-        cluster_ids, inertia = kmeans(values, params.kmeans, params.seed)
+    results = cluster_runs(features, params.kmeans, digit_labels, params.seed)
+    for run, (cluster_ids, _) in results.items():
         save_array(layout.CLUSTERS / f"{run}.npy", cluster_ids)
-        all_scores[run] = scores(values, cluster_ids, digit_labels, inertia, params.seed)
-    save_json(layout.CLUSTERS / "scores.json", all_scores)
+    save_json(layout.CLUSTERS / "scores.json", {run: s for run, (_, s) in results.items()})
 
 
 if __name__ == "__main__":

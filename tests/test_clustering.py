@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from aeclust.clustering import kmeans, scores
+from aeclust.clustering import cluster_runs, kmeans, scores
 from aeclust.config import KMeansParams
 
 SPEC = KMeansParams(n_clusters=3, init="k-means++", n_init=3, max_iter=300, tol=1e-4)
@@ -35,3 +36,22 @@ def test_random_features_score_near_chance():
     cluster_ids, inertia = kmeans(noise, SPEC, seed=0)
     s = scores(noise, cluster_ids, labels, inertia, seed=0)
     assert s["acc"] < 0.6 and s["ari"] < 0.1
+
+
+def test_cluster_runs_gives_each_run_what_it_gives_alone_spread_or_in_turn():
+    features, labels = blobs()
+    noise = np.random.default_rng(4).normal(size=(150, 6))
+    runs = {"blobs": features, "noise": noise, "mixed": np.hstack([features, noise])}
+    spread = cluster_runs(runs, SPEC, labels, seed=5, workers=2)
+    assert list(spread) == list(runs)  # in the order given
+    for name, values in runs.items():
+        cluster_ids, inertia = kmeans(values, SPEC, seed=5)
+        alone = scores(values, cluster_ids, labels, inertia, seed=5)
+        assert np.array_equal(spread[name][0], cluster_ids)
+        assert spread[name][1] == pytest.approx(alone, rel=1e-12)
+    assert spread["blobs"][1]["acc"] == 1.0
+    in_turn = cluster_runs(runs, SPEC, labels, seed=5, workers=1)
+    assert list(in_turn) == list(runs)
+    for name in runs:  # on every core: the same clusters, sums in another order
+        assert np.array_equal(in_turn[name][0], spread[name][0])
+        assert in_turn[name][1] == pytest.approx(spread[name][1], rel=1e-12)

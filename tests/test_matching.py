@@ -1,7 +1,14 @@
+import itertools
+
 import numpy as np
 import pytest
 
-from aeclust.matching import best_matching, clustering_accuracy, contingency
+from aeclust.matching import (
+    best_matching,
+    clustering_accuracy,
+    contingency,
+    max_weight_matching,
+)
 
 
 def test_acc_is_one_for_a_relabelled_perfect_clustering():
@@ -29,3 +36,38 @@ def test_acc_is_not_fooled_by_many_to_one():
 def test_contingency_counts():
     table = contingency(np.array([1, 1, 2, 2, 2]), np.array([0, 1, 1, 1, 0]))
     assert table.tolist() == [[1, 1], [1, 2]]
+
+
+def brute_force_best(weights):
+    n, m = weights.shape
+    if n <= m:
+        return max(weights[range(n), list(p)].sum() for p in itertools.permutations(range(m), n))
+    return brute_force_best(weights.T)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_max_weight_matching_is_optimal_and_one_to_one(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(150):
+        n, m = rng.integers(1, 7, size=2)
+        weights = rng.integers(0, rng.choice([2, 4, 500]), size=(n, m))  # ties included
+        rows, cols = max_weight_matching(weights)
+        assert len(rows) == min(n, m) and np.all(np.diff(rows) > 0)
+        assert len(set(cols.tolist())) == len(cols) and cols.max() < m
+        assert weights[rows, cols].sum() == brute_force_best(weights)
+
+
+def test_max_weight_matching_agrees_with_scipy_on_larger_tables():
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(7)
+    for n, m in [(10, 10), (25, 10), (10, 40), (60, 60)]:
+        weights = rng.integers(0, 300, size=(n, m))
+        rows, cols = max_weight_matching(weights)
+        best_rows, best_cols = linear_sum_assignment(weights, maximize=True)
+        assert np.array_equal(rows, best_rows)
+        assert weights[rows, cols].sum() == weights[best_rows, best_cols].sum()
+    real = rng.normal(size=(8, 12))  # not only counts
+    rows, cols = max_weight_matching(real)
+    best_rows, best_cols = linear_sum_assignment(real, maximize=True)
+    assert real[rows, cols].sum() == pytest.approx(real[best_rows, best_cols].sum(), abs=1e-12)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,13 +27,13 @@ _JOBS: Sequence[FigureJob] = ()  # what the forked workers of `draw_all` inherit
 
 
 def _draw(job: FigureJob) -> None:
-    import matplotlib.pyplot as plt
-
     path, function, args = job
     fig = function(*args)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=DPI)
-    plt.close(fig)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:  # a figure made through pyplot stays open until it is closed
+        pyplot.close(fig)
 
 
 def _draw_inherited(index: int) -> None:
