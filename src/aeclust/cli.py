@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -20,6 +21,10 @@ def run_stage(name: str, main: Callable[[list[str]], None]) -> None:
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)  # "no TPU" on every start
     try:
         main(sys.argv[1:])
+        # The stage is done and its outputs are in place: spare the interpreter's last
+        # collection, which walks every object SciPy, scikit-learn or TensorFlow made
+        # (~0.25 s of the kmeans stage). Nothing left needs it: files are closed.
+        gc.freeze()
     except UserError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         sys.exit(2)
