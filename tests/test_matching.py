@@ -71,3 +71,12 @@ def test_max_weight_matching_agrees_with_scipy_on_larger_tables():
     rows, cols = max_weight_matching(real)
     best_rows, best_cols = linear_sum_assignment(real, maximize=True)
     assert real[rows, cols].sum() == pytest.approx(real[best_rows, best_cols].sum(), abs=1e-12)
+
+
+def test_max_weight_matching_refuses_what_it_cannot_match():
+    with pytest.raises(ValueError, match="2-D"):
+        max_weight_matching(np.ones(3))
+    with pytest.raises(ValueError, match="finite"):
+        max_weight_matching(np.array([[1.0, np.nan], [0.0, 2.0]]))
+    rows, cols = max_weight_matching(np.zeros((0, 3)))  # nothing to match
+    assert rows.size == 0 and cols.size == 0

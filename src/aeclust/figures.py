@@ -189,16 +189,17 @@ def _number_outline(number: int, size: float) -> Path:
 def _cell_counts(ax, counts: np.ndarray, size: float) -> None:
     """Each count written in the middle of its cell (white on the darker half of the
     colour scale), all of them one collection of outlines. As one text each, the ~700
-    counts of the default report took ~0.6 s to draw; this ~0.05 s."""
+    counts of the default report made the grid 0.73 s to draw; this way 0.37 s."""
     fig = ax.get_figure()
     numbers: dict[int, Path] = {}
     paths, centres, colours = [], [], []
+    dark = counts.max() / 2
     for (r, c), v in np.ndenumerate(counts):
         if v not in numbers:
             numbers[v] = _number_outline(int(v), size)
         paths.append(numbers[v])
         centres.append((c, r))
-        colours.append("white" if v > counts.max() / 2 else "black")
+        colours.append("white" if v > dark else "black")
     ax.add_collection(
         PathCollection(
             paths,

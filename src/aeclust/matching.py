@@ -30,6 +30,8 @@ def max_weight_matching(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     weights = np.asarray(weights, dtype=np.float64)
     if weights.ndim != 2:
         raise ValueError(f"weights must be a 2-D table, got shape {weights.shape}")
+    if not np.isfinite(weights).all():
+        raise ValueError("weights must be finite numbers")
     if weights.shape[0] > weights.shape[1]:
         cols, rows = max_weight_matching(weights.T)
         order = np.argsort(rows)
