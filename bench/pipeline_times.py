@@ -80,7 +80,7 @@ def main() -> None:
         nargs="*",
         metavar="STAGE",
         help="stages to time on their own (default: all; e.g. prepare kmeans "
-        "'train ffn'); the train stages retrain",
+        "'train ffn'; none: only the two dvc repro runs); the train stages retrain",
     )
     parser.add_argument(
         "--repeat",
