@@ -5,7 +5,6 @@ The labels are used here only to score; nothing is ever trained on them.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -18,6 +17,7 @@ from sklearn.metrics import (
 from threadpoolctl import threadpool_limits
 
 from aeclust.config import KMeansParams
+from aeclust.cores import usable_cores
 from aeclust.matching import clustering_accuracy
 
 SILHOUETTE_MAX_SAMPLES = 10000  # silhouette is O(n^2): score a seeded subsample above this
@@ -83,8 +83,7 @@ def cluster_runs(
     above (70000 rows: the pixels' KMeans alone takes 30 s on one core, 16 s on two)."""
     if workers is None:
         small = max(len(values) for values in features.values()) < SPREAD_BELOW
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        workers = cores if small else 1
+        workers = usable_cores() if small else 1
     workers = max(1, min(workers, len(features)))
 
     def run(values: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:

@@ -12,13 +12,13 @@ with one core, the jobs run in turn.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from aeclust.cores import usable_cores
 from aeclust.storage import atomic_path
 
 FigureJob = tuple[Path, Callable[..., Any], tuple]
@@ -44,7 +44,7 @@ def draw_all(jobs: Sequence[FigureJob], workers: int | None = None) -> None:
     """Draw and save every job; the first failure is raised (after the others end).
     `workers`: processes (default: the usable cores); give the costliest jobs first."""
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        workers = usable_cores()
     workers = max(1, min(workers, len(jobs)))
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
         for job in jobs:
