@@ -12,7 +12,7 @@ import dataclasses
 import time
 
 from aeclust import layout, methods
-from aeclust.cli import run_stage
+from aeclust.cli import bulk_imports, run_stage
 from aeclust.config import load_params, run_name, select_model
 from aeclust.storage import load_array, save_array, save_json
 
@@ -29,11 +29,12 @@ def main(argv: list[str]) -> None:
     digit_labels = load_array(layout.PREPARED_LABELS)
 
     # Only now pay for the deep-learning framework.
-    import keras
+    with bulk_imports():
+        import keras
 
-    from aeclust.clustering import scores
-    from aeclust.dec import refine
-    from aeclust.models import load_model, model_inputs
+        from aeclust.clustering import scores
+        from aeclust.dec import refine
+        from aeclust.models import load_model, model_inputs
 
     autoencoder = load_model(layout.model_file(name))
     # methods.dec.augment: refine on distorted copies as the model was trained (if it was)

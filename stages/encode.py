@@ -4,7 +4,7 @@ Usage: python stages/encode.py <model>
 """
 
 from aeclust import layout
-from aeclust.cli import run_stage
+from aeclust.cli import bulk_imports, run_stage
 from aeclust.config import load_params, select_model
 from aeclust.storage import load_array, save_array, save_json
 
@@ -14,8 +14,9 @@ def main(argv: list[str]) -> None:
     name, spec = select_model(params, argv)
     images = load_array(layout.standardized(spec.scaling))
 
-    from aeclust.encoding import encode
-    from aeclust.models import load_model, model_inputs
+    with bulk_imports():
+        from aeclust.encoding import encode
+        from aeclust.models import load_model, model_inputs
 
     model = load_model(layout.model_file(name))
     latents, reconstructions, mse = encode(model, model_inputs(images, spec))

@@ -2,8 +2,7 @@
 cluster ids and scores (ACC, NMI, ARI, silhouette, inertia) against the digit labels."""
 
 from aeclust import layout
-from aeclust.cli import run_stage
-from aeclust.clustering import cluster_runs
+from aeclust.cli import bulk_imports, run_stage
 from aeclust.config import BASELINE, load_params
 from aeclust.errors import ParamsError
 from aeclust.scaling import unit_range
@@ -19,6 +18,9 @@ def main(argv: list[str]) -> None:
             f"kmeans.n_clusters = {params.kmeans.n_clusters}: must be <= the number of "
             f"prepared images ({len(images)})"
         )
+    with bulk_imports():
+        from aeclust.clustering import cluster_runs
+
     features = {BASELINE: unit_range(images).reshape(len(images), -1)}
     for name in params.models:
         features[name] = load_array(layout.encoded(name) / "latents.npy")

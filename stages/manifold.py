@@ -10,8 +10,7 @@ data/methods/<model>+manifold/skipped.json.
 import time
 
 from aeclust import layout, methods
-from aeclust.cli import run_stage
-from aeclust.clustering import scores
+from aeclust.cli import bulk_imports, run_stage
 from aeclust.config import load_params, run_name, select_model
 from aeclust.storage import load_array, save_array, save_json
 
@@ -27,7 +26,11 @@ def main(argv: list[str]) -> None:
     latents = load_array(layout.encoded(name) / "latents.npy")
     digit_labels = load_array(layout.PREPARED_LABELS)
 
-    from aeclust.manifold import manifold_clusters
+    with bulk_imports():
+        from aeclust.clustering import scores
+        from aeclust.manifold import manifold_clusters, umap_class
+
+        umap_class()  # umap-learn and numba load here (or one line says how to install it)
 
     start = time.perf_counter()
     cluster_ids, embedding, inertia = manifold_clusters(

@@ -2,8 +2,8 @@
 
 import csv
 
-from aeclust import figures, layout, methods, render
-from aeclust.cli import run_stage
+from aeclust import layout, methods
+from aeclust.cli import bulk_imports, run_stage
 from aeclust.config import BASELINE, load_params
 from aeclust.report import markdown, ordered_confusion, pca_2d, quality_metrics
 from aeclust.scaling import unit_range
@@ -23,6 +23,9 @@ def figure_path(name: str) -> str:
 
 def main(argv: list[str]) -> None:
     params = load_params(layout.PARAMS)
+    with bulk_imports():
+        from aeclust import figures, render  # matplotlib
+
     images = load_array(layout.PREPARED_IMAGES)
     digit_labels = load_array(layout.PREPARED_LABELS)
     kmeans_scores = load_json(layout.CLUSTERS / "scores.json")

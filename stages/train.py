@@ -13,7 +13,7 @@ import os
 import time
 
 from aeclust import layout
-from aeclust.cli import run_stage
+from aeclust.cli import bulk_imports, run_stage
 from aeclust.config import ConvParams, check_conv_geometry, load_params, select_model
 from aeclust.storage import load_array, save_json
 
@@ -29,12 +29,13 @@ def main(argv: list[str]) -> None:
     checkpoint_seconds = float(os.environ.get("AECLUST_CHECKPOINT_SECONDS", "30"))
 
     # Only now pay for the deep-learning framework.
-    import keras
-    from dvclive import Live
+    with bulk_imports():
+        import keras
+        from dvclive import Live
 
-    from aeclust.checkpoints import Checkpoint, fingerprint
-    from aeclust.models import build_autoencoder, model_inputs, save_model
-    from aeclust.training import LiveLogger, Progress, make_deterministic, train_autoencoder
+        from aeclust.checkpoints import Checkpoint, fingerprint
+        from aeclust.models import build_autoencoder, model_inputs, save_model
+        from aeclust.training import LiveLogger, Progress, make_deterministic, train_autoencoder
 
     inputs = model_inputs(images, spec)
     make_deterministic(params.seed)
