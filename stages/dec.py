@@ -12,8 +12,9 @@ import dataclasses
 import time
 
 from aeclust import layout, methods
-from aeclust.cli import bulk_imports, run_stage
+from aeclust.cli import run_stage
 from aeclust.config import load_params, run_name, select_model
+from aeclust.imports import bulk_imports, import_keras
 from aeclust.storage import load_array, save_array, save_json
 
 
@@ -30,8 +31,7 @@ def main(argv: list[str]) -> None:
 
     # Only now pay for the deep-learning framework.
     with bulk_imports():
-        import keras
-
+        keras = import_keras()
         from aeclust.clustering import scores
         from aeclust.dec import refine
         from aeclust.models import load_model, model_inputs

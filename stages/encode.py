@@ -4,8 +4,9 @@ Usage: python stages/encode.py <model>
 """
 
 from aeclust import layout
-from aeclust.cli import bulk_imports, run_stage
+from aeclust.cli import run_stage
 from aeclust.config import load_params, select_model
+from aeclust.imports import bulk_imports, import_keras
 from aeclust.storage import load_array, save_array, save_json
 
 
@@ -15,6 +16,7 @@ def main(argv: list[str]) -> None:
     images = load_array(layout.standardized(spec.scaling))
 
     with bulk_imports():
+        import_keras()
         from aeclust.encoding import encode
         from aeclust.models import load_model, model_inputs
 

@@ -2,9 +2,10 @@
 cluster ids and scores (ACC, NMI, ARI, silhouette, inertia) against the digit labels."""
 
 from aeclust import layout
-from aeclust.cli import bulk_imports, run_stage
+from aeclust.cli import run_stage
 from aeclust.config import BASELINE, load_params
 from aeclust.errors import ParamsError
+from aeclust.imports import bulk_imports
 from aeclust.scaling import unit_range
 from aeclust.storage import load_array, save_array, save_json
 

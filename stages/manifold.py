@@ -10,8 +10,9 @@ data/methods/<model>+manifold/skipped.json.
 import time
 
 from aeclust import layout, methods
-from aeclust.cli import bulk_imports, run_stage
+from aeclust.cli import run_stage
 from aeclust.config import load_params, run_name, select_model
+from aeclust.imports import bulk_imports
 from aeclust.storage import load_array, save_array, save_json
 
 

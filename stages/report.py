@@ -3,8 +3,9 @@
 import csv
 
 from aeclust import layout, methods
-from aeclust.cli import bulk_imports, run_stage
+from aeclust.cli import run_stage
 from aeclust.config import BASELINE, load_params
+from aeclust.imports import bulk_imports
 from aeclust.report import markdown, ordered_confusion, pca_2d, quality_metrics
 from aeclust.scaling import unit_range
 from aeclust.storage import load_array, load_json, save_json, save_text

@@ -13,8 +13,9 @@ import os
 import time
 
 from aeclust import layout
-from aeclust.cli import bulk_imports, run_stage
+from aeclust.cli import run_stage
 from aeclust.config import ConvParams, check_conv_geometry, load_params, select_model
+from aeclust.imports import bulk_imports, import_keras
 from aeclust.storage import load_array, save_json
 
 log = logging.getLogger("aeclust.stages.train")
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> None:
 
     # Only now pay for the deep-learning framework.
     with bulk_imports():
-        import keras
+        keras = import_keras()
         from dvclive import Live
 
         from aeclust.checkpoints import Checkpoint, fingerprint

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from aeclust.errors import UserError
-
-
-@contextlib.contextmanager
-def bulk_imports() -> Iterator[None]:
-    """Around a stage's imports of its big libraries (TensorFlow and Keras, scikit-learn,
-    UMAP, matplotlib): no cyclic garbage collection while they load, then what they made
-    is frozen (`gc.freeze`: left out of every later collection).
-
-    Their hundreds of thousands of new objects, nearly all kept for the life of the process,
-    set off hundreds of collections of the young generation and a few of all of them, which
-    find nothing to free: ~0.1 s of scikit-learn's ~1.2 s import, ~0.7 s of TensorFlow's
-    (2 cores). Frozen, they are not walked again by the collections during the stage, nor
-    touched (copied) by those in the report's forked figure workers."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def run_stage(name: str, main: Callable[[list[str]], None]) -> None:

@@ -7,7 +7,6 @@ No deep-learning framework is imported here: see `umap_class`.
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
 import sys
 import warnings
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from sklearn.mixture import GaussianMixture
 
 from aeclust.config import ManifoldParams
 from aeclust.errors import UserError
+from aeclust.imports import hidden
 
 # umap/__init__.py imports umap.parametric_umap, which imports TensorFlow whenever it is
 # installed (5 s or more, and a framework that only train/encode/dec may load); when it is
@@ -26,25 +26,11 @@ from aeclust.errors import UserError
 _NOT_NEEDED = ("tensorflow",)
 
 
-class _Refuse(importlib.abc.MetaPathFinder):
-    """An import finder that answers "not installed" for the packages `names`."""
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname.partition(".")[0] in self.names:
-            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
-        return None
-
-
 def umap_class():
     """umap-learn's `UMAP`, imported without TensorFlow (unless something imported it
     before). Raises `UserError` if umap-learn is not installed."""
-    refuse = _Refuse(_NOT_NEEDED)
-    sys.meta_path.insert(0, refuse)
     try:
-        with warnings.catch_warnings():
+        with hidden(_NOT_NEEDED), warnings.catch_warnings():
             warnings.simplefilter("ignore", ImportWarning)  # "ParametricUMAP will be unavailable"
             from umap.umap_ import UMAP
     except ImportError as exc:
@@ -54,8 +40,6 @@ def umap_class():
                 "(or set methods.manifold.enabled: false)"
             ) from None
         raise
-    finally:
-        sys.meta_path.remove(refuse)
     _cache_compilations(("umap",))
     return UMAP
 

@@ -1,0 +1,148 @@
+"""aeclust.imports: how stages import their big libraries."""
+
+import ast
+import gc
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aeclust.imports import bulk_imports
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bulk_imports_pause_the_collector_then_freeze_what_they_made():
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with bulk_imports():
+            assert not gc.isenabled()
+            made = [[i] for i in range(1000)]  # tracked containers, as imports make
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(made)
+        gc.disable()  # a caller that had it off keeps it off
+        with bulk_imports():
+            pass
+        assert not gc.isenabled()
+        gc.enable()
+        with pytest.raises(ImportError), bulk_imports():
+            raise ImportError("no module named 'nothing'")
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()  # give pytest's objects back to the collector
+
+
+def test_hidden_packages_look_not_installed_until_the_block_ends():
+    script = (
+        "import sys\n"
+        "import xml\n"
+        "from aeclust.imports import hidden\n"
+        "with hidden(('csv', 'xml')):\n"
+        "    import xml.dom  # a module of a package loaded already: found as usual\n"
+        "    try:\n"
+        "        import csv\n"
+        "    except ModuleNotFoundError as exc:\n"
+        "        print('hidden', exc.name)\n"
+        "import csv\n"
+        "print('after', csv.__name__, len(sys.meta_path))\n"
+    )
+    before = subprocess.run(
+        [sys.executable, "-c", "import sys; print(len(sys.meta_path))"],
+        capture_output=True,
+        text=True,
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["hidden csv", f"after csv {before.stdout.strip()}"]
+
+
+def test_keras_imports_without_scikit_learn_and_matplotlib_then_they_import_and_it_works():
+    script = (
+        "import sys\n"
+        "from aeclust.imports import KERAS_NOT_NEEDED, import_keras\n"
+        "keras = import_keras()\n"
+        "print(sorted(p for p in KERAS_NOT_NEEDED if p in sys.modules))\n"
+        "import numpy as np, sklearn.cluster, matplotlib.figure\n"
+        "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])\n"
+        "print(model.predict(np.ones((4, 3)), verbose=0).shape)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "(4,", "2)"]
+
+
+# Libraries that make a stage's import slow; a stage imports them (or the aeclust modules
+# that import them when loaded) only inside `with bulk_imports():`, and Keras through
+# `import_keras()` first in its block.
+BIG_LIBRARIES = {"keras", "tensorflow", "jax", "torch", "dvclive", "sklearn", "umap", "matplotlib"}
+
+
+def _imported(node: ast.AST) -> list[str]:
+    """The modules an import statement loads (`from aeclust import figures` loads aeclust.figures)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.module:
+        return [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return []
+
+
+def _loading(libraries: set[str]) -> set[str]:
+    """aeclust's modules that load one of `libraries` when imported (through each other too)."""
+    direct = {
+        f"aeclust.{path.stem}": {
+            name for stmt in ast.parse(path.read_text()).body for name in _imported(stmt)
+        }
+        for path in (ROOT / "src" / "aeclust").glob("*.py")
+    }
+    found: set[str] = set()
+    while True:
+        more = {
+            module
+            for module, names in direct.items()
+            if any(n.partition(".")[0] in libraries or n in found for n in names)
+        }
+        if more <= found:
+            return found
+        found |= more
+
+
+def _bulk_blocks(tree: ast.AST) -> list[ast.With]:
+    return [
+        block
+        for block in ast.walk(tree)
+        if isinstance(block, ast.With)
+        and any(
+            isinstance(item.context_expr, ast.Call)
+            and getattr(item.context_expr.func, "id", None) == "bulk_imports"
+            for item in block.items
+        )
+    ]
+
+
+@pytest.mark.parametrize("stage", sorted(p.name for p in (ROOT / "stages").glob("*.py")))
+def test_stages_import_big_libraries_only_in_bulk_and_keras_alone(stage):
+    big, keras = _loading(BIG_LIBRARIES), _loading({"keras"})
+    assert {"aeclust.clustering", "aeclust.models", "aeclust.figures"} <= big
+    assert {"aeclust.models", "aeclust.encoding", "aeclust.training"} <= keras
+    tree = ast.parse((ROOT / "stages" / stage).read_text())
+    blocks = _bulk_blocks(tree)
+    inside = {id(node) for block in blocks for node in ast.walk(block)}
+    outside = [
+        name
+        for node in ast.walk(tree)
+        if id(node) not in inside
+        for name in _imported(node)
+        if name.partition(".")[0] in BIG_LIBRARIES or name in big
+    ]
+    assert outside == []
+    for block in blocks:
+        loads_keras = any(
+            name == "keras" or name in keras for node in ast.walk(block) for name in _imported(node)
+        )
+        if loads_keras:
+            first = block.body[0]
+            call = first.value if isinstance(first, ast.Expr | ast.Assign) else None
+            assert isinstance(call, ast.Call) and getattr(call.func, "id", None) == "import_keras"
