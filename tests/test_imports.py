@@ -59,6 +59,27 @@ def test_hidden_packages_look_not_installed_until_the_block_ends():
     assert done.stdout.split("\n")[:2] == ["hidden csv", f"after csv {before.stdout.strip()}"]
 
 
+def test_scikit_learn_imports_in_bulk_without_pandas_and_clusters():
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from aeclust.imports import NOT_NEEDED, bulk_imports\n"
+        "with bulk_imports():\n"
+        "    from aeclust.clustering import cluster_runs\n"
+        "print(sorted(p for p in NOT_NEEDED if p in sys.modules))\n"
+        "from aeclust.config import KMeansParams\n"
+        "points = np.repeat(np.eye(3) * 10, 20, axis=0) + np.random.default_rng(0).normal(size=(60, 3))\n"
+        "labels = np.repeat(np.arange(3), 20)\n"
+        "spec = KMeansParams(n_clusters=3, init='k-means++', n_init=2, max_iter=100, tol=1e-4)\n"
+        "(ids, scores), = cluster_runs({'x': points}, spec, labels, seed=1).values()\n"
+        "import pandas\n"
+        "print(scores['acc'], pandas.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "1.0", "pandas"]
+
+
 def test_keras_imports_without_scikit_learn_and_matplotlib_then_they_import_and_it_works():
     script = (
         "import sys\n"

@@ -14,18 +14,21 @@ import sys
 from collections.abc import Iterator
 from types import ModuleType
 
-# Keras imports scikit-learn (for `keras.wrappers`, its scikit-learn estimators) and
-# matplotlib.pyplot (for `keras.visualization`) at every start, each only if installed:
-# ~0.6 s and ~0.3 s of a ~3.2 s `import keras` with TensorFlow on 2 cores. The stages use
-# neither part, and the ones that need scikit-learn import it themselves afterwards.
-KERAS_NOT_NEEDED = ("sklearn", "matplotlib")
+# scikit-learn and Keras import pandas at every start, only if installed, for DataFrame
+# inputs and outputs: ~0.2-0.3 s. The stages hand them NumPy arrays alone.
+NOT_NEEDED = ("pandas",)
+# Keras also imports scikit-learn (for `keras.wrappers`, its scikit-learn estimators) and
+# matplotlib.pyplot (for `keras.visualization`), each only if installed: ~0.6 s and ~0.3 s
+# of a ~3.2 s `import keras` with TensorFlow on 2 cores. The stages use neither part; the
+# ones that need scikit-learn import it themselves afterwards.
+KERAS_NOT_NEEDED = (*NOT_NEEDED, "sklearn", "matplotlib")
 
 
 @contextlib.contextmanager
-def bulk_imports() -> Iterator[None]:
+def bulk_imports(hide: tuple[str, ...] = NOT_NEEDED) -> Iterator[None]:
     """Around a stage's imports of its big libraries: no cyclic garbage collection while
     they load, then what they made is frozen (`gc.freeze`: left out of every later
-    collection).
+    collection); the optional packages `hide` stay unloaded (`hidden`).
 
     Their hundreds of thousands of new objects, nearly all kept for the life of the process,
     set off hundreds of collections of the young generation and a few of all of them, which
@@ -36,7 +39,8 @@ def bulk_imports() -> Iterator[None]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        with hidden(hide):
+            yield
     finally:
         gc.freeze()
         if enabled:
@@ -71,9 +75,9 @@ def hidden(packages: tuple[str, ...]) -> Iterator[None]:
 
 
 def import_keras() -> ModuleType:
-    """`import keras` (and its backend), without the optional scikit-learn and matplotlib
-    that Keras would load (`KERAS_NOT_NEEDED`); Keras already loaded is returned as is.
-    Call it before anything else imports Keras."""
+    """`import keras` (and its backend), without the optional pandas, scikit-learn and
+    matplotlib that Keras would load (`KERAS_NOT_NEEDED`); Keras already loaded is returned
+    as is. Call it before anything else imports Keras."""
     with hidden(KERAS_NOT_NEEDED):
         import keras
     return keras
