@@ -133,3 +133,25 @@ def test_jax_runner_scan_and_per_batch_calls_train_alike():
     (scan_ids, scan_latents), (step_ids, step_latents) = out["dec True"], out["dec False"]
     assert scan_ids == step_ids
     np.testing.assert_allclose(scan_latents, step_latents, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_the_fast_layers_run_on_jax_without_importing_tensorflow():
+    # A model trained on TensorFlow holds them; encoding it on JAX must not load TensorFlow
+    # where it is installed too (seconds and ~0.5 GB).
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import keras\n"
+        "from aeclust.fastops import NarrowConv2D, PhaseConv2DTranspose, SeparableMaxPooling2D\n"
+        "x = keras.Input((14, 14, 1))\n"
+        "y = PhaseConv2DTranspose(10, 4, strides=2, padding='same', activation='relu')(x)\n"
+        "y = SeparableMaxPooling2D(5, strides=1)(y)\n"
+        "y = NarrowConv2D(1, 4, padding='same')(y)\n"
+        "out = keras.Model(x, y).predict(np.ones((2, 14, 14, 1), 'float32'), verbose=0)\n"
+        "print(keras.backend.backend(), out.shape, 'tensorflow' in sys.modules)\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["jax", "(2,", "24,", "24,", "1)", "False"]

@@ -138,6 +138,13 @@ _ELEMENTWISE_ACTIVATIONS = frozenset(
 )
 
 
+def _elementwise(activation) -> bool:
+    """Whether `activation` is one of those built-ins. (By name and identity: Keras'
+    `activations.serialize` would import TensorFlow, even on another backend.)"""
+    name = getattr(activation, "__name__", None)
+    return name in _ELEMENTWISE_ACTIVATIONS and keras.activations.get(name) is activation
+
+
 def _phase_taps(kernel: int, stride: int, pad_before: int) -> dict[int, list[tuple[int, int]]]:
     """For a 1-D transposed conv (x[i] * kernel[d] lands on output stride*i + d - pad_before):
     for each output phase a, the (tap d, input offset o) pairs such that output
@@ -219,7 +226,7 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
             phases = ops.conv(ops.pad(inputs, self._input_padding), kernel, 1, "valid")
         if self.use_bias:
             phases = phases + ops.tile(self.bias, (stride * stride,))
-        elementwise = keras.activations.serialize(self.activation) in _ELEMENTWISE_ACTIVATIONS
+        elementwise = _elementwise(self.activation)
         if elementwise:  # before the shuffle, where TensorFlow fuses it into the conv
             phases = self.activation(phases)
         outputs = ops.depth_to_space(phases, stride)  # (n, s*h, s*w, filters)
