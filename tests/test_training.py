@@ -1,4 +1,5 @@
 import csv
+import json
 import logging
 
 import numpy as np
@@ -57,7 +58,8 @@ def test_training_lowers_the_loss():
     assert len(losses) == 5 and losses[-1] < losses[0]
 
 
-def test_dvclive_logs_one_row_per_epoch(tmp_path):
+@pytest.mark.parametrize("sync_every_s", [0, 3600], ids=["every epoch", "at the end"])
+def test_dvclive_logs_one_row_per_epoch_and_the_last_in_its_summary(tmp_path, sync_every_s):
     make_deterministic(0)
     model = build_autoencoder(DENSE, 28)
     with Live(str(tmp_path / "log"), dvcyaml=False, save_dvc_exp=False) as live:
@@ -68,12 +70,14 @@ def test_dvclive_logs_one_row_per_epoch(tmp_path):
             epochs=3,
             batch_size=20,
             seed=0,
-            callbacks=[LiveLogger(live)],
+            callbacks=[LiveLogger(live, sync_every_s=sync_every_s)],
         )
     with open(tmp_path / "log" / "plots" / "metrics" / "loss.tsv") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     assert [int(r["step"]) for r in rows] == [0, 1, 2]
     np.testing.assert_allclose([float(r["loss"]) for r in rows], losses, rtol=1e-6)
+    summary = json.loads((tmp_path / "log" / "metrics.json").read_text())
+    assert summary == {"loss": float(rows[-1]["loss"]), "step": 2}
 
 
 def test_progress_logs_first_and_last_epoch_without_flooding(caplog):

@@ -41,16 +41,36 @@ def make_deterministic(seed: int) -> None:
 
 class LiveLogger(keras.callbacks.Callback):
     """Log each epoch's loss to a `dvclive.Live` (backend-neutral, unlike
-    dvclive.keras.DVCLiveCallback, which subclasses tf.keras's Callback)."""
+    dvclive.keras.DVCLiveCallback, which subclasses tf.keras's Callback).
 
-    def __init__(self, live) -> None:
+    Each epoch's row goes to the metrics file at once. The rest of dvclive's `next_step`
+    (the summary JSON, the signal to DVC's VS Code extension, the data for Studio) runs at
+    most every `sync_every_s` seconds and after the last epoch: it reads the whole metrics
+    file back every time, ~1.7 ms a step at 500 epochs (0.85 s of a 500-epoch train stage),
+    growing with the square of the epochs. The files it leaves are the same."""
+
+    def __init__(self, live, sync_every_s: float = 10.0) -> None:
         super().__init__()
-        self.live = live
+        self.live, self.sync_every_s = live, sync_every_s
+        self.last_sync = time.perf_counter()
+        self.unsynced = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for name, value in (logs or {}).items():
             self.live.log_metric(name, float(value))
-        self.live.next_step()
+        now = time.perf_counter()
+        if now - self.last_sync >= self.sync_every_s:
+            self.live.next_step()
+            self.last_sync, self.unsynced = now, False
+        else:
+            self.live.step += 1
+            self.unsynced = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.unsynced:  # the last epoch's step, as next_step would have written it
+            self.live.step -= 1
+            self.live.next_step()
+            self.unsynced = False
 
 
 class Progress(keras.callbacks.Callback):
