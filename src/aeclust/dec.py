@@ -29,6 +29,7 @@ from sklearn.cluster import KMeans
 
 from aeclust.augment import random_affine
 from aeclust.config import AugmentParams, DecParams
+from aeclust.encoding import predict
 from aeclust.training import batch_runner, make_deterministic
 
 log = logging.getLogger(__name__)
@@ -146,15 +147,15 @@ def refine(
     model = build_dec(autoencoder, n_clusters, spec.reconstruction)
     encoder = keras.Model(autoencoder.inputs, autoencoder.get_layer("latent").output)
 
-    def predict(x: np.ndarray) -> tuple[np.ndarray, float]:
+    def assignments(x: np.ndarray) -> tuple[np.ndarray, float]:
         """(soft assignments (n, k), reconstruction MSE or 0.0)."""
-        out = model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+        out = predict(model, x, PREDICT_BATCH)
         if not spec.reconstruction:
             return np.asarray(out), 0.0
         q, reconstructed = (np.asarray(o) for o in out)
         return q, float(np.mean((reconstructed.astype(np.float64) - x) ** 2))
 
-    latents = np.asarray(encoder.predict(inputs, batch_size=PREDICT_BATCH, verbose=0))
+    latents = np.asarray(predict(encoder, inputs, PREDICT_BATCH))
     flat = latents.reshape(len(latents), -1).astype(np.float64)
     kmeans = KMeans(n_clusters=n_clusters, n_init=spec.n_init, random_state=seed).fit(flat)
     model.get_layer("clustering").set_weights([kmeans.cluster_centers_.astype(np.float32)])
@@ -180,7 +181,7 @@ def refine(
     runner = batch_runner(model, inputs, spec.batch_size, targets=targets)
     history: list[dict[str, float]] = []
     previous, iteration, converged = initial_ids, 0, False
-    q, mse = predict(inputs)
+    q, mse = assignments(inputs)
     while True:
         target = target_distribution(q)
         cluster_ids = q.argmax(axis=1).astype(np.int64)
@@ -217,9 +218,9 @@ def refine(
             y = targets(x, extra[chosen])
             model.fit(x, y, batch_size=spec.batch_size, epochs=1, shuffle=False, verbose=0)
         iteration += steps
-        q, mse = predict(inputs)
+        q, mse = assignments(inputs)
         entry["loss_after"] = spec.gamma * kl_divergence(target, q) + mse
-    latents = np.asarray(encoder.predict(inputs, batch_size=PREDICT_BATCH, verbose=0))
+    latents = np.asarray(predict(encoder, inputs, PREDICT_BATCH))
     return Refinement(
         cluster_ids=q.argmax(axis=1).astype(np.int64),
         initial_ids=initial_ids,
