@@ -4,13 +4,11 @@ import ast
 import gc
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from aeclust.imports import bulk_imports
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bulk_imports_pause_the_collector_then_freeze_what_they_made():
