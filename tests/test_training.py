@@ -15,6 +15,7 @@ from aeclust.config import AugmentParams  # noqa: E402
 from aeclust.models import build_autoencoder, model_inputs  # noqa: E402
 from aeclust.training import (  # noqa: E402
     CHUNK_EPOCHS,
+    FusedAdam,
     LiveLogger,
     Progress,
     augment_rng,
@@ -123,10 +124,53 @@ def test_resuming_from_a_checkpoint_gives_the_uninterrupted_result(tmp_path, spe
     # "killed" here: only the checkpoint goes on
     resumed = checkpoint.load()
     assert resumed.epochs_done == CHUNK_EPOCHS and resumed.seconds == 1.5
+    assert type(resumed.model.optimizer) is FusedAdam  # restored with its moments, in safe mode
     rest = train_autoencoder(resumed.model, x, **kwargs, first_epoch=resumed.epochs_done)
     assert resumed.losses + rest == whole_losses
     for a, b in zip(whole.get_weights(), resumed.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def adam_reference(weights, grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """Adam's rule in float64, as Keras documents it (epsilon outside the square root)."""
+    w, m, v = weights.astype(np.float64), np.zeros(weights.shape), np.zeros(weights.shape)
+    for t, g in enumerate(grads, 1):
+        m += (g - m) * (1 - beta_1)
+        v += (g**2 - v) * (1 - beta_2)
+        w -= lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (np.sqrt(v) + epsilon)
+    return w
+
+
+def test_fused_adam_follows_adams_rule_as_keras_adam_does():
+    """Six steps of FusedAdam and of Keras' Adam on the same gradients (of mixed scales,
+    some tiny) agree with Adam's rule in float64 to float32 rounding."""
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(40, 30)).astype(np.float32)
+    scales = 10.0 ** rng.integers(-6, 1, size=(40, 30))
+    grads = [(rng.normal(size=(40, 30)) * scales).astype(np.float32) for _ in range(6)]
+    expected = adam_reference(start, grads, lr=0.003)
+    for optimizer in (keras.optimizers.Adam(learning_rate=0.003), FusedAdam(learning_rate=0.003)):
+        variable = keras.Variable(start)
+        optimizer.build([variable])
+        for g in grads:
+            optimizer.apply([keras.ops.convert_to_tensor(g)], [variable])
+        moved = np.asarray(variable) - start
+        assert np.abs(moved).max() > 0.01
+        np.testing.assert_allclose(np.asarray(variable), expected, rtol=1e-6, atol=1e-6)
+    assert int(optimizer.iterations) == 6
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's kernel")
+def test_fused_adam_runs_tensorflows_fused_kernel():
+    import tensorflow as tf
+
+    variables = [keras.Variable(np.ones((3, 2), "float32")), keras.Variable(np.zeros(2, "float32"))]
+    grads = [tf.fill((3, 2), 0.5), tf.fill((2,), -0.5)]
+    for optimizer, fused in ((FusedAdam(), 2), (FusedAdam(amsgrad=True), 0)):
+        optimizer.build(variables)
+        graph = tf.function(lambda o=optimizer: o.apply(grads, variables)).get_concrete_function()
+        kernels = [op for op in graph.graph.get_operations() if op.type == "ResourceApplyAdam"]
+        assert len(kernels) == fused
 
 
 def test_a_checkpoint_of_other_settings_is_ignored(tmp_path):
@@ -152,7 +196,7 @@ def test_each_epoch_is_keras_train_step_over_the_epoch_order(spec, augment):
     model = build_autoencoder(spec, 28)
     make_deterministic(5)
     reference = build_autoencoder(spec, 28)
-    reference.compile(optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate), loss="mse")
+    reference.compile(optimizer=FusedAdam(learning_rate=spec.learning_rate), loss="mse")
     losses = train_autoencoder(
         model, x, learning_rate=spec.learning_rate, epochs=3, batch_size=20, seed=9, augment=augment
     )

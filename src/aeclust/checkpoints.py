@@ -3,7 +3,7 @@
 A checkpoint is the model with its optimizer state (a .keras file) and a small JSON
 state (epochs done, their losses, seconds spent), both written atomically, the JSON
 last. It carries a fingerprint of everything the training depends on (settings, seed,
-input data, backend); a checkpoint with another fingerprint is ignored.
+input data, backend, optimizer); a checkpoint with another fingerprint is ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from aeclust.config import ModelParams
 from aeclust.storage import atomic_path, save_json
+from aeclust.training import FusedAdam
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,14 @@ def fingerprint(spec: ModelParams, seed: int, inputs: np.ndarray) -> str:
     digest = hashlib.sha256()
     digest.update(
         json.dumps(
-            [asdict(spec), seed, keras.backend.backend(), keras.__version__],
+            [
+                asdict(spec),
+                seed,
+                keras.backend.backend(),
+                keras.__version__,
+                # the update rule: a checkpoint of another optimizer would resume with it
+                keras.saving.get_registered_name(FusedAdam),
+            ],
             sort_keys=True,
             default=list,
         ).encode()

@@ -30,7 +30,7 @@ from sklearn.cluster import KMeans
 from aeclust.augment import random_affine
 from aeclust.config import AugmentParams, DecParams
 from aeclust.encoding import predict
-from aeclust.training import batch_runner, make_deterministic
+from aeclust.training import FusedAdam, batch_runner, make_deterministic
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def refine(
     else:
         losses, weights = [keras.losses.KLDivergence()], [spec.gamma]
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
+        optimizer=FusedAdam(learning_rate=spec.learning_rate),
         loss=losses if spec.reconstruction else losses[0],
         loss_weights=weights if spec.reconstruction else weights[0],
     )

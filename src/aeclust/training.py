@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import keras
 import numpy as np
+from keras import ops
 
 from aeclust.augment import random_affine
 from aeclust.config import AugmentParams
@@ -37,6 +38,47 @@ def make_deterministic(seed: int) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+@keras.saving.register_keras_serializable(package="aeclust")
+class FusedAdam(keras.optimizers.Adam):
+    """Keras' Adam. On TensorFlow each variable's update is TensorFlow's fused Adam kernel
+    (`ResourceApplyAdam`, the update tf.keras 2's Adam ran): one pass over the variable,
+    its two moments and its gradient, where Keras' update runs ~10 elementwise ops, each
+    reading and writing whole tensors (~7 ms of op time per conv training step for the
+    1.1 million weights of its Dense 5760 -> 196 layer, 2 cores).
+
+    The same rule, constants and bias correction: m += (g - m)(1 - beta_1),
+    v += (g^2 - v)(1 - beta_2), var -= alpha m / (sqrt(v) + epsilon) with
+    alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t). The kernel forms 1 - beta_1 and
+    1 - beta_2 in float32 where Keras rounds them from float64, so the weights agree with
+    Keras' Adam to float32 rounding, not bit for bit. Other backends (where XLA fuses
+    Keras' update), amsgrad and sparse gradients: Keras' own update.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.amsgrad or keras.backend.backend() != "tensorflow":
+            return super().update_step(gradient, variable, learning_rate)
+        import tensorflow as tf
+
+        if isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=self._momentums[index].handle,
+            v=self._velocities[index].handle,
+            beta1_power=ops.power(beta_1, step),
+            beta2_power=ops.power(beta_2, step),
+            lr=ops.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=ops.cast(self.epsilon, dtype),
+            grad=ops.cast(gradient, dtype),
+        )
 
 
 class LiveLogger(keras.callbacks.Callback):
@@ -294,7 +336,7 @@ def train_autoencoder(
     on_chunk_end: Callable[[int, list[float]], None] | None = None,
     augment: AugmentParams | None = None,
 ) -> list[float]:
-    """Fit `model` to reproduce `inputs` (MSE, Adam) from `first_epoch` (0, or the end of
+    """Fit `model` to reproduce `inputs` (MSE, `FusedAdam`) from `first_epoch` (0, or the end of
     a chunk when resuming) up to `epochs`; return the loss of each epoch run.
 
     On TensorFlow and JAX each epoch is one compiled call over the resident inputs,
@@ -307,7 +349,7 @@ def train_autoencoder(
     if first_epoch % CHUNK_EPOCHS and first_epoch != epochs:
         raise ValueError(f"first_epoch={first_epoch}: must be a multiple of {CHUNK_EPOCHS}")
     if not model.compiled:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+        model.compile(optimizer=FusedAdam(learning_rate=learning_rate), loss="mse")
     runner = None
     if first_epoch < epochs:
         runner = batch_runner(model, inputs, batch_size)
