@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -57,9 +58,22 @@ def load_array(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"{path}: not a plain numeric .npy array ({exc})") from None
 
 
+def _finite(data: Any) -> Any:
+    """`data` with every NaN or infinite float replaced by None."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data
+
+
 def save_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Standard JSON, which has no NaN or infinity: a score that cannot be computed (a
+    silhouette of one cluster, a method's inertia) is written as null."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        tmp.write_text(json.dumps(_finite(data), indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
 def load_json(path: str | os.PathLike[str]) -> Any:
