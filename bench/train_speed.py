@@ -5,8 +5,9 @@ model named by --models, this trains
 
 - study:    the network exactly as the study wrote it, in plain Keras (stock layers,
             Adam, MSE, `model.fit(X, X, epochs, batch_size)`), copied below;
-- fastops:  (cnn only) the same code with the layers of `aeclust.fastops` swapped in
-            for the stock MaxPooling2D, Conv2DTranspose and output Conv2D;
+- fastops:  (cnn only) the same code with the layers of `aeclust.fastops` swapped in:
+            SeparableMaxPooling2D for MaxPooling2D, PhaseDecoder2D for the
+            Conv2DTranspose and the output Conv2D;
 - pipeline: the pipeline's own path, `aeclust.models.build_autoencoder` +
             `aeclust.training.train_autoencoder`, with params.yaml's settings;
 
@@ -85,11 +86,8 @@ def study_conv(keras, side: int, fast: bool = False):
     from keras.models import Model
 
     if fast:  # the same function, computed faster (aeclust.fastops)
-        from aeclust.fastops import NarrowConv2D as Conv2DOut
-        from aeclust.fastops import PhaseConv2DTranspose as Conv2DTranspose
+        from aeclust.fastops import PhaseDecoder2D
         from aeclust.fastops import SeparableMaxPooling2D as MaxPooling2D
-    else:
-        Conv2DOut = Conv2D
 
     # The study wrote padding='SAME' / 'VALID' (Keras 3 takes only lower case), and 28
     # for the side, 14 for the latent's.
@@ -103,10 +101,13 @@ def study_conv(keras, side: int, fast: bool = False):
     e_flat = Flatten()(e_pool)
     e_latent = Dense(n_latent * n_latent, activation="linear")(e_flat)
     e_latent = Reshape((n_latent, n_latent, 1))(e_latent)
-    d_conv_t = Conv2DTranspose(
-        filters=10, kernel_size=(4, 4), strides=2, padding="same", activation="relu"
-    )(e_latent)
-    x_Output = Conv2DOut(filters=1, kernel_size=(4, 4), padding="same")(d_conv_t)
+    if fast:  # the transposed conv and the conv below, as one layer
+        x_Output = PhaseDecoder2D(10, (4, 4), 2, "relu", out_kernel_size=(4, 4))(e_latent)
+    else:
+        d_conv_t = Conv2DTranspose(
+            filters=10, kernel_size=(4, 4), strides=2, padding="same", activation="relu"
+        )(e_latent)
+        x_Output = Conv2D(filters=1, kernel_size=(4, 4), padding="same")(d_conv_t)
     model = Model(x_Input, x_Output)
     model.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate=0.005))
     return model

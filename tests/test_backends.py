@@ -143,15 +143,24 @@ def test_the_fast_layers_run_on_jax_without_importing_tensorflow():
         "import sys\n"
         "import numpy as np\n"
         "import keras\n"
-        "from aeclust.fastops import NarrowConv2D, PhaseConv2DTranspose, SeparableMaxPooling2D\n"
+        "from aeclust.fastops import (\n"
+        "    NarrowConv2D, PhaseConv2DTranspose, PhaseDecoder2D, SeparableMaxPooling2D\n"
+        ")\n"
         "x = keras.Input((14, 14, 1))\n"
         "y = PhaseConv2DTranspose(10, 4, strides=2, padding='same', activation='relu')(x)\n"
         "y = SeparableMaxPooling2D(5, strides=1)(y)\n"
         "y = NarrowConv2D(1, 4, padding='same')(y)\n"
-        "out = keras.Model(x, y).predict(np.ones((2, 14, 14, 1), 'float32'), verbose=0)\n"
-        "print(keras.backend.backend(), out.shape, 'tensorflow' in sys.modules)\n"
+        "z = PhaseDecoder2D(10, 4, 2, 'relu', out_kernel_size=4)(x)\n"
+        "model = keras.Model(x, [y, z])\n"
+        "out = model.predict(np.ones((2, 14, 14, 1), 'float32'), verbose=0)\n"
+        "print(keras.backend.backend(), *(o.shape for o in out), 'tensorflow' in sys.modules)\n"
     )
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["jax", "(2,", "24,", "24,", "1)", "False"]
+    assert result.stdout.split() == [
+        "jax",
+        *"(2, 24, 24, 1)".split(),
+        *"(2, 28, 28, 1)".split(),
+        "False",
+    ]

@@ -1,5 +1,6 @@
-"""Each fast layer computes the stock Keras layer's function: same output, same
-gradients (input and weights), and it survives a .keras save/load with safe_mode."""
+"""Each fast layer computes the stock Keras layer's function (`PhaseDecoder2D`: the
+stock transposed conv, then the stock conv): same output, same gradients (input and
+weights), and it survives a .keras save/load with safe_mode."""
 
 import numpy as np
 import pytest
@@ -8,9 +9,42 @@ keras = pytest.importorskip("keras")
 
 from keras import layers  # noqa: E402
 
-from aeclust.fastops import NarrowConv2D, PhaseConv2DTranspose, SeparableMaxPooling2D  # noqa: E402
+from aeclust.fastops import (  # noqa: E402
+    NarrowConv2D,
+    PhaseConv2DTranspose,
+    PhaseDecoder2D,
+    SeparableMaxPooling2D,
+)
 
 RTOL, ATOL = 1e-5, 1e-5
+
+
+def stock_decoder(
+    filters,
+    kernel_size,
+    strides,
+    activation=None,
+    out_filters=1,
+    out_kernel_size=3,
+    out_activation=None,
+    use_bias=True,
+):
+    """What `PhaseDecoder2D` computes, in stock layers."""
+    return keras.Sequential(
+        [
+            layers.Conv2DTranspose(
+                filters, kernel_size, strides, "same", activation=activation, use_bias=use_bias
+            ),
+            layers.Conv2D(
+                out_filters,
+                out_kernel_size,
+                padding="same",
+                activation=out_activation,
+                use_bias=use_bias,
+            ),
+        ]
+    )
+
 
 # (fast class, stock class, constructor kwargs, input shape without the batch)
 CASES = {
@@ -31,6 +65,12 @@ CASES = {
         PhaseConv2DTranspose,
         layers.Conv2DTranspose,
         dict(filters=10, kernel_size=4, strides=2, padding="same", activation="relu"),
+        (14, 14, 1),
+    ),
+    "decoder_study": (
+        PhaseDecoder2D,
+        stock_decoder,
+        dict(filters=10, kernel_size=4, strides=2, activation="relu", out_kernel_size=4),
         (14, 14, 1),
     ),
     # other configurations: fast paths and fallbacks
@@ -81,6 +121,51 @@ CASES = {
         layers.Conv2DTranspose,
         dict(filters=2, kernel_size=4, strides=2, padding="valid"),
         (5, 5, 1),
+    ),
+    "decoder_5x5_s2_then_3x3": (
+        PhaseDecoder2D,
+        stock_decoder,
+        dict(
+            filters=3,
+            kernel_size=5,
+            strides=2,
+            activation="sigmoid",
+            out_filters=2,
+            out_kernel_size=3,
+            out_activation="tanh",
+        ),
+        (6, 7, 2),
+    ),
+    "decoder_s3_then_2x5_nobias": (
+        PhaseDecoder2D,
+        stock_decoder,
+        dict(
+            filters=2,
+            kernel_size=3,
+            strides=3,
+            out_filters=2,
+            out_kernel_size=(2, 5),
+            use_bias=False,
+        ),
+        (5, 4, 3),
+    ),
+    "decoder_then_1x1": (
+        PhaseDecoder2D,
+        stock_decoder,
+        dict(filters=2, kernel_size=4, strides=2, out_filters=3, out_kernel_size=1),
+        (5, 4, 3),
+    ),
+    "decoder_softmax_fallback": (
+        PhaseDecoder2D,
+        stock_decoder,
+        dict(filters=3, kernel_size=4, strides=2, activation="softmax", out_filters=2),
+        (5, 5, 2),
+    ),
+    "decoder_stride_over_kernel_fallback": (
+        PhaseDecoder2D,
+        stock_decoder,
+        dict(filters=2, kernel_size=2, strides=3, out_filters=2),
+        (4, 5, 1),
     ),
     "conv_strided_fallback": (
         NarrowConv2D,
@@ -181,6 +266,23 @@ def test_same_initial_weights_from_the_same_seed():
             np.testing.assert_array_equal(fast_w, stock_w)
 
 
+def test_decoder_starts_from_the_stock_layers_weights():
+    """PhaseDecoder2D holds the transposed conv's kernel and bias, then the conv's, made
+    with the same initialisers in the same order: the same seed, the same start."""
+    fast_cls, stock_cls, kwargs, shape = CASES["decoder_study"]
+    built = []
+    for cls in (fast_cls, stock_cls):
+        keras.utils.set_random_seed(7)
+        layer = cls(**kwargs)
+        layer.build((None, *shape))
+        built.append([keras.ops.convert_to_numpy(w) for w in layer.weights])
+    fast, stock = built
+    assert [w.shape for w in fast] == [(4, 4, 10, 1), (10,), (4, 4, 10, 1), (1,)]
+    assert np.abs(fast[0]).max() > 0 and np.abs(fast[2]).max() > 0
+    for fast_w, stock_w in zip(fast, stock, strict=True):
+        np.testing.assert_array_equal(fast_w, stock_w)
+
+
 def test_round_trip_through_keras_file(tmp_path):
     """A model of the fast layers saves to .keras and loads back with safe_mode=True,
     to the same classes and the same outputs."""
@@ -190,11 +292,15 @@ def test_round_trip_through_keras_file(tmp_path):
     x = layers.Flatten()(x)
     x = layers.Dense(196)(x)
     x = layers.Reshape((14, 14, 1))(x)
-    x = PhaseConv2DTranspose(10, 4, strides=2, padding="same", activation="relu", name="up")(x)
-    outputs = NarrowConv2D(1, 4, padding="same", name="out")(x)
+    # the two decoder layers of models saved before PhaseDecoder2D, and PhaseDecoder2D
+    y = PhaseConv2DTranspose(10, 4, strides=2, padding="same", activation="relu", name="up")(x)
+    outputs = [
+        NarrowConv2D(1, 4, padding="same", name="out")(y),
+        PhaseDecoder2D(10, 4, 2, "relu", out_kernel_size=4, name="decoder")(x),
+    ]
     model = keras.Model(inputs, outputs)
     images = relu_inputs((2, 28, 28, 1))
-    expected = keras.ops.convert_to_numpy(model(images))
+    expected = [keras.ops.convert_to_numpy(y) for y in model(images)]
 
     path = tmp_path / "model.keras"
     model.save(path)
@@ -203,8 +309,21 @@ def test_round_trip_through_keras_file(tmp_path):
     assert isinstance(loaded.get_layer("pool"), SeparableMaxPooling2D)
     assert isinstance(loaded.get_layer("up"), PhaseConv2DTranspose)
     assert isinstance(loaded.get_layer("out"), NarrowConv2D)
-    assert loaded.get_layer("out").get_config() == model.get_layer("out").get_config()
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(images)), expected, RTOL, ATOL)
+    assert isinstance(loaded.get_layer("decoder"), PhaseDecoder2D)
+    for name in ("out", "decoder"):
+        assert loaded.get_layer(name).get_config() == model.get_layer(name).get_config()
+    for got, want in zip(loaded(images), expected, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, RTOL, ATOL)
+
+
+def test_decoder_takes_the_phase_path_where_it_can():
+    for case, fast in [
+        ("decoder_study", True),
+        ("decoder_s3_then_2x5_nobias", True),
+        ("decoder_softmax_fallback", False),
+        ("decoder_stride_over_kernel_fallback", False),
+    ]:
+        assert PhaseDecoder2D(**CASES[case][2])._fast() is fast, case
 
 
 def test_unknown_image_size_falls_back_to_the_stock_conv():

@@ -59,16 +59,37 @@ def test_conv_autoencoder_shapes_24x24x10_to_5760_to_14x14():
     assert s["encoder_pool"] == (None, 24, 24, 10)
     assert s["encoder_flatten"] == (None, 5760)
     assert s["latent"] == (None, 196) and s["latent_map"] == (None, 14, 14, 1)
-    assert s["decoder_deconv"] == (None, 28, 28, 10)
-    assert s["reconstruction"] == (None, 28, 28, 1)
+    if keras.backend.backend() == "tensorflow":  # both decoder layers as one
+        assert s["decoder"] == (None, 28, 28, 1)
+        decoder = model.get_layer("decoder")
+        assert (decoder.filters, decoder.kernel_size, decoder.strides) == (10, (4, 4), (2, 2))
+        assert (decoder.out_filters, decoder.out_kernel_size) == (1, (4, 4))
+        assert decoder.activation.__name__ == "relu"
+        assert decoder.out_activation.__name__ == "linear"
+    else:
+        assert s["decoder_deconv"] == (None, 28, 28, 10)
+        assert s["reconstruction"] == (None, 28, 28, 1)
+    # the study's weights: conv 5x5 1 -> 10, Dense 5760 -> 196, transposed conv 4x4
+    # 1 -> 10, conv 4x4 10 -> 1, each with its bias
+    assert [tuple(w.shape) for w in model.weights] == [
+        (5, 5, 1, 10),
+        (10,),
+        (5760, 196),
+        (196,),
+        (4, 4, 10, 1),
+        (10,),
+        (4, 4, 10, 1),
+        (1,),
+    ]
     assert model.get_layer("latent").activation.__name__ == "linear"
 
 
 def test_conv_autoencoder_for_32x32_images_has_a_16x16_latent():
     spec = ConvParams(**{**CONV.__dict__, "latent_shape": (16, 16)})
-    s = shapes(build_autoencoder(spec, 32))
+    model = build_autoencoder(spec, 32)
+    s = shapes(model)
     assert s["encoder_flatten"] == (None, 28 * 28 * 10) and s["latent_map"] == (None, 16, 16, 1)
-    assert s["reconstruction"] == (None, 32, 32, 1)
+    assert tuple(model.output.shape) == (None, 32, 32, 1)
 
 
 def test_model_inputs_shapes():

@@ -157,6 +157,88 @@ def _phase_taps(kernel: int, stride: int, pad_before: int) -> dict[int, list[tup
     return taps
 
 
+def _deconv_phase_index(
+    kernel_size: tuple[int, int], stride: int, channels: int, filters: int
+) -> tuple[np.ndarray, list[tuple[int, int]], bool]:
+    """A 'same' transposed conv (stride s <= kernel) as one stride-1 conv giving every
+    sub-pixel phase: (index, input padding, symmetric).
+
+    `index` (span_y, span_x, channels, s*s*filters) takes the phase conv's kernel from the
+    transposed conv's (kh, kw, filters, channels) kernel, flattened with one zero
+    appended (where a tap misses a phase); its columns are ordered (phase y, phase x,
+    filter), as depth_to_space reads them. The input is padded by `input padding`; when
+    it is symmetric, that is exactly a 'same' stride-1 conv (which TensorFlow fuses with
+    its bias and activation only without a separate pad).
+    """
+    kh, kw = kernel_size
+    # TF's 'same' for a transposed conv: the conv it transposes pads k - s in all.
+    taps_y = _phase_taps(kh, stride, (kh - stride) // 2)
+    taps_x = _phase_taps(kw, stride, (kw - stride) // 2)
+    low_y = min(o for pairs in taps_y.values() for _, o in pairs)
+    low_x = min(o for pairs in taps_x.values() for _, o in pairs)
+    high_y = max(o for pairs in taps_y.values() for _, o in pairs)
+    high_x = max(o for pairs in taps_x.values() for _, o in pairs)
+    zero = kh * kw * filters * channels
+    shape = (high_y - low_y + 1, high_x - low_x + 1, channels, stride, stride, filters)
+    index = np.full(shape, zero, dtype="int32")
+    per_pair = np.arange(filters)[None, :] * channels + np.arange(channels)[:, None]
+    for ay, pairs_y in taps_y.items():
+        for dy, oy in pairs_y:
+            for ax, pairs_x in taps_x.items():
+                for dx, ox in pairs_x:
+                    first = (dy * kw + dx) * filters * channels
+                    index[oy - low_y, ox - low_x, :, ay, ax, :] = first + per_pair
+    index = index.reshape(shape[0], shape[1], channels, stride * stride * filters)
+    padding = [(0, 0), (-low_y, high_y), (-low_x, high_x), (0, 0)]
+    return index, padding, -low_y == high_y and -low_x == high_x
+
+
+def _conv_phase_index(
+    kernel_size: tuple[int, int], stride: int, channels: int, filters: int
+) -> tuple[np.ndarray, list[tuple[int, int]], bool]:
+    """A 'same' stride-1 conv of an image given as its s x s sub-pixel phases (the
+    (n, h, w, s*s*channels) tensor that depth_to_space would turn into (n, s*h, s*w,
+    channels)), as one stride-1 conv of the phases giving the output's phases
+    (n, h, w, s*s*filters): (index, input padding, symmetric), as `_deconv_phase_index`.
+
+    Output pixel (s*i + A, s*j + B) sees tap (u, v) at image pixel (s*i + A + u - top,
+    ...), which is phase ((A + u - top) mod s, ...) of phase pixel
+    (i + (A + u - top) // s, ...); the image's zero padding is the phases' zero padding.
+    `index` takes the kernel from the conv's (kh, kw, channels, filters) kernel,
+    flattened with one zero appended; rows and columns are in depth_to_space's order.
+    """
+    (kh, kw), s = kernel_size, stride
+    top, left = _same_padding(kh)[0], _same_padding(kw)[0]
+    low_y, high_y = -top // s, (s - 1 + kh - 1 - top) // s
+    low_x, high_x = -left // s, (s - 1 + kw - 1 - left) // s
+    shape = (high_y - low_y + 1, high_x - low_x + 1, s, s, channels, s, s, filters)
+    index = np.full(shape, kh * kw * channels * filters, dtype="int32")
+    per_pair = np.arange(channels)[:, None] * filters + np.arange(filters)[None, :]
+    for out_y in range(s):
+        for u in range(kh):
+            oy, ay = divmod(out_y + u - top, s)
+            for out_x in range(s):
+                for v in range(kw):
+                    ox, ax = divmod(out_x + v - left, s)
+                    first = (u * kw + v) * channels * filters
+                    index[oy - low_y, ox - low_x, ay, ax, :, out_y, out_x, :] = first + per_pair
+    index = index.reshape(shape[0], shape[1], s * s * channels, s * s * filters)
+    padding = [(0, 0), (-low_y, high_y), (-low_x, high_x), (0, 0)]
+    return index, padding, -low_y == high_y and -low_x == high_x
+
+
+def _phase_conv(inputs, kernel, padding, symmetric: bool):
+    if symmetric:
+        return ops.conv(inputs, kernel, 1, "same")
+    return ops.conv(ops.pad(inputs, padding), kernel, 1, "valid")
+
+
+def _gather_kernel(kernel, index):
+    """kernel's entries at `index`, where index kh*kw*... (one past the last) is zero."""
+    flat = ops.concatenate([ops.reshape(kernel, (-1,)), ops.zeros((1,), kernel.dtype)])
+    return ops.take(flat, index)
+
+
 @keras.saving.register_keras_serializable(package="aeclust")
 class PhaseConv2DTranspose(layers.Conv2DTranspose):
     """`Conv2DTranspose` ('same' padding, equal strides s <= kernel) as sub-pixel
@@ -184,46 +266,16 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
         super().build(input_shape)
         if not self._fast():
             return
-        (kh, kw), stride = self.kernel_size, self.strides[0]
-        channels, filters = input_shape[-1], self.filters
-        # TF's 'same' for a transposed conv: the conv it transposes pads k - s in all.
-        taps_y = _phase_taps(kh, stride, (kh - stride) // 2)
-        taps_x = _phase_taps(kw, stride, (kw - stride) // 2)
-        low_y = min(o for pairs in taps_y.values() for _, o in pairs)
-        low_x = min(o for pairs in taps_x.values() for _, o in pairs)
-        high_y = max(o for pairs in taps_y.values() for _, o in pairs)
-        high_x = max(o for pairs in taps_x.values() for _, o in pairs)
-        # Symmetric offsets (as for the study's 4x4, stride 2): 'same' pads exactly so,
-        # and TensorFlow fuses conv + bias + activation only without a separate pad.
-        self._symmetric = -low_y == high_y and -low_x == high_x
-        self._input_padding = [(0, 0), (-low_y, high_y), (-low_x, high_x), (0, 0)]
-        # Entries index the flattened (kh, kw, filters, channels) kernel, with one
-        # zero appended; the columns are ordered (phase y, phase x, filter), as
-        # depth_to_space reads them.
-        zero = kh * kw * filters * channels
-        shape = (high_y - low_y + 1, high_x - low_x + 1, channels, stride, stride, filters)
-        index = np.full(shape, zero, dtype="int32")
-        per_pair = np.arange(filters)[None, :] * channels + np.arange(channels)[:, None]
-        for ay, pairs_y in taps_y.items():
-            for dy, oy in pairs_y:
-                for ax, pairs_x in taps_x.items():
-                    for dx, ox in pairs_x:
-                        first = (dy * kw + dx) * filters * channels
-                        index[oy - low_y, ox - low_x, :, ay, ax, :] = first + per_pair
-        self._kernel_index = index.reshape(shape[0], shape[1], channels, stride * stride * filters)
+        self._kernel_index, self._input_padding, self._symmetric = _deconv_phase_index(
+            self.kernel_size, self.strides[0], input_shape[-1], self.filters
+        )
 
     def call(self, inputs):
         if not self._fast():
             return super().call(inputs)
         stride = self.strides[0]
-        flat = ops.concatenate(
-            [ops.reshape(self.kernel, (-1,)), ops.zeros((1,), self.kernel.dtype)]
-        )
-        kernel = ops.take(flat, self._kernel_index)  # (span_y, span_x, channels, s*s*filters)
-        if self._symmetric:
-            phases = ops.conv(inputs, kernel, 1, "same")
-        else:
-            phases = ops.conv(ops.pad(inputs, self._input_padding), kernel, 1, "valid")
+        kernel = _gather_kernel(self.kernel, self._kernel_index)  # (.., channels, s*s*filters)
+        phases = _phase_conv(inputs, kernel, self._input_padding, self._symmetric)
         if self.use_bias:
             phases = phases + ops.tile(self.bias, (stride * stride,))
         elementwise = _elementwise(self.activation)
@@ -231,3 +283,144 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
             phases = self.activation(phases)
         outputs = ops.depth_to_space(phases, stride)  # (n, s*h, s*w, filters)
         return outputs if elementwise else self.activation(outputs)
+
+
+@keras.saving.register_keras_serializable(package="aeclust")
+class PhaseDecoder2D(layers.Layer):
+    """`Conv2DTranspose(filters, kernel_size, strides, padding="same", activation)`,
+    then `Conv2D(out_filters, out_kernel_size, padding="same", activation=out_activation)`:
+    the conv autoencoder's decoder (14x14x1 -> 28x28x10 -> 28x28x1), as one layer that
+    never forms the 28x28x10 image.
+
+    `PhaseConv2DTranspose` computes all s*s sub-pixel phases of the transposed conv as one
+    stride-1 conv, (n, h, w, s*s*filters), and only then shuffles them into the
+    (n, s*h, s*w, filters) image; the stride-1 conv that follows can work on the phases
+    directly, giving its own output's phases, (n, h, w, s*s*out_filters), with a kernel
+    gathered from its own (`_conv_phase_index`). The one shuffle left moves s*s*out_filters
+    channels instead of s*s*filters, and the conv with few filters runs on stock kernels
+    (TensorFlow's are slow for the 10 -> 1 conv on the image: see `NarrowConv2D`).
+    Training step of the study's conv net (TensorFlow, 2 cores): ~0.43 -> ~0.38 s per epoch.
+
+    The weights are the two stock layers' (kernel (kh, kw, filters, channels) and bias
+    (filters,), then out_kernel (okh, okw, filters, out_filters) and out_bias), created in
+    that order with the same initialisers, so a seed gives the two stock layers' initial
+    weights. Other backends compute the same phases (`keras.ops` only), without the gain;
+    there `aeclust.models` builds the two stock layers. A stride larger than the kernel,
+    unequal strides or an activation that is not elementwise (such as softmax): the stock
+    transposed conv, then the stock conv.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides,
+        activation=None,
+        out_filters: int = 1,
+        out_kernel_size=3,
+        out_activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+        self.filters, self.out_filters = filters, out_filters
+        self.kernel_size, self.out_kernel_size = pair(kernel_size), pair(out_kernel_size)
+        self.strides = pair(strides)
+        self.activation = keras.activations.get(activation)
+        self.out_activation = keras.activations.get(out_activation)
+        self.use_bias = use_bias
+        # In the stock layers' order: each unseeded initialiser draws its seed when made.
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.out_kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.out_bias_initializer = keras.initializers.get(bias_initializer)
+        self.input_spec = layers.InputSpec(ndim=4)
+
+    def _fast(self) -> bool:
+        # Phases hold a pixel's channels apart: only elementwise activations commute.
+        return (
+            self.strides[0] == self.strides[1]
+            and all(k >= s for k, s in zip(self.kernel_size, self.strides, strict=True))
+            and _elementwise(self.activation)
+            and _elementwise(self.out_activation)
+        )
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(*self.kernel_size, self.filters, channels),
+            initializer=self.kernel_initializer,
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
+            if self.use_bias
+            else None
+        )
+        self.out_kernel = self.add_weight(
+            name="out_kernel",
+            shape=(*self.out_kernel_size, self.filters, self.out_filters),
+            initializer=self.out_kernel_initializer,
+        )
+        self.out_bias = (
+            self.add_weight(
+                name="out_bias", shape=(self.out_filters,), initializer=self.out_bias_initializer
+            )
+            if self.use_bias
+            else None
+        )
+        if self._fast():
+            stride = self.strides[0]
+            self._deconv = _deconv_phase_index(self.kernel_size, stride, channels, self.filters)
+            self._conv = _conv_phase_index(
+                self.out_kernel_size, stride, self.filters, self.out_filters
+            )
+
+    def call(self, inputs):
+        if not self._fast():
+            return self._stock(inputs)
+        s = self.strides[0]
+        index, padding, symmetric = self._deconv
+        # (n, h, w, channels) -> (n, h, w, s*s*filters): the transposed conv's phases
+        phases = _phase_conv(inputs, _gather_kernel(self.kernel, index), padding, symmetric)
+        if self.use_bias:
+            phases = phases + ops.tile(self.bias, (s * s,))
+        phases = self.activation(phases)
+        # -> (n, h, w, s*s*out_filters): the conv's phases -> (n, s*h, s*w, out_filters)
+        index, padding, symmetric = self._conv
+        phases = _phase_conv(phases, _gather_kernel(self.out_kernel, index), padding, symmetric)
+        if self.use_bias:
+            phases = phases + ops.tile(self.out_bias, (s * s,))
+        return ops.depth_to_space(self.out_activation(phases), s)
+
+    def _stock(self, inputs):
+        x = ops.conv_transpose(inputs, self.kernel, self.strides, "same")
+        if self.use_bias:
+            x = x + self.bias
+        x = ops.conv(self.activation(x), self.out_kernel, 1, "same")
+        if self.use_bias:
+            x = x + self.out_bias
+        return self.out_activation(x)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, _ = input_shape
+        sh, sw = self.strides
+        return (n, None if h is None else h * sh, None if w is None else w * sw, self.out_filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "activation": keras.activations.serialize(self.activation),
+            "out_filters": self.out_filters,
+            "out_kernel_size": self.out_kernel_size,
+            "out_activation": keras.activations.serialize(self.out_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }

@@ -13,7 +13,7 @@ import keras
 from keras import layers
 
 from aeclust.config import ConvParams, DenseParams, ModelParams
-from aeclust.fastops import NarrowConv2D, PhaseConv2DTranspose, SeparableMaxPooling2D
+from aeclust.fastops import PhaseDecoder2D, SeparableMaxPooling2D
 from aeclust.storage import atomic_path
 
 
@@ -47,15 +47,15 @@ def build_conv(side: int, spec: ConvParams) -> keras.Model:
 
     Defaults (side 28): conv 5x5 -> 28x28x10, max-pool 5x5 stride 1 -> 24x24x10,
     flatten 5760, Dense(196, linear) = latent, reshape 14x14x1, transposed conv
-    stride 2 -> 28x28x10, conv 4x4 -> 28x28x1 (linear).
+    stride 2 -> 28x28x10, conv 4x4 -> 28x28x1 (linear). On TensorFlow the last two
+    are one layer, "decoder" (`PhaseDecoder2D`: the same function and weights); on other
+    backends they are the stock layers "decoder_deconv" and "reconstruction".
     """
     h, w = spec.latent_shape
-    # On TensorFlow, exact equivalents of three stock layers whose CPU kernels are slow
-    # for these shapes (see aeclust.fastops); elsewhere the stock layers are faster.
+    # On TensorFlow, exact equivalents of stock layers whose CPU kernels are slow for
+    # these shapes (see aeclust.fastops); elsewhere the stock layers are faster.
     fast = keras.backend.backend() == "tensorflow"
     pool_layer = SeparableMaxPooling2D if fast else layers.MaxPooling2D
-    deconv_layer = PhaseConv2DTranspose if fast else layers.Conv2DTranspose
-    output_layer = NarrowConv2D if fast else layers.Conv2D
     inputs = keras.Input(shape=(side, side, 1), name="image")
     x = layers.Conv2D(
         spec.filters,
@@ -70,15 +70,15 @@ def build_conv(side: int, spec: ConvParams) -> keras.Model:
     x = layers.Flatten(name="encoder_flatten")(x)
     latent = layers.Dense(h * w, activation="linear", name="latent")(x)  # (n, h*w)
     x = layers.Reshape((h, w, 1), name="latent_map")(latent)  # (n, h, w, 1)
-    x = deconv_layer(
-        spec.filters,
-        4,
-        strides=2,
-        padding="same",
-        activation=spec.activation,
-        name="decoder_deconv",
-    )(x)  # (n, 2h, 2w, filters) = (n, side, side, filters)
-    outputs = output_layer(1, 4, padding="same", activation="linear", name="reconstruction")(x)
+    deconv = dict(filters=spec.filters, kernel_size=4, strides=2, activation=spec.activation)
+    if fast:  # both decoder layers as one, the same function and weights (PhaseDecoder2D)
+        outputs = PhaseDecoder2D(
+            **deconv, out_filters=1, out_kernel_size=4, out_activation="linear", name="decoder"
+        )(x)  # (n, h, w, 1) -> (n, 2h, 2w, 1)
+        return keras.Model(inputs, outputs, name="conv_autoencoder")
+    x = layers.Conv2DTranspose(**deconv, padding="same", name="decoder_deconv")(x)
+    # (n, 2h, 2w, filters) = (n, side, side, filters)
+    outputs = layers.Conv2D(1, 4, padding="same", activation="linear", name="reconstruction")(x)
     return keras.Model(inputs, outputs, name="conv_autoencoder")
 
 
