@@ -3,7 +3,8 @@
 Each class subclasses the stock layer and keeps its constructor, weights (same names,
 shapes, initialisers and creation order, so the same seed gives the same initial
 model), `get_config` and fallback to the stock computation for configurations it does
-not cover; it only computes the same function (and the same gradients) another way,
+not cover (`PhaseDecoder2D` stands for two stock layers in turn, with both layers'
+weights in their order); it only computes the same function (and the same gradients) another way,
 up to float32 rounding. Only `keras.ops` is used, so they run on every backend; the
 speed-ups are for TensorFlow on CPU (oneDNN), where the stock kernels for these
 shapes are slow. Measured in the study's conv autoencoder, batch 300, 2 cores:
@@ -17,9 +18,14 @@ shapes are slow. Measured in the study's conv autoencoder, batch 300, 2 cores:
 - `PhaseConv2DTranspose`: the stride-2 transposed conv as one stride-1 conv giving all
   sub-pixel phases, then `depth_to_space`; TensorFlow fuses that conv with its bias
   and relu: ~29 -> ~22 ms per step.
+- `PhaseDecoder2D`: that transposed conv and the 10 -> 1 output conv after it as one
+  layer, the output conv also on the phases, so the 28x28x10 image is never formed
+  (its shuffle and gradient were ~4.6 ms of op time per step, the output conv ~13 ms):
+  ~0.43 -> ~0.39 s per epoch of the whole training. `aeclust.models` uses it in place
+  of the two layers above; they stay for models saved before it.
 
-Whole training step (`train_on_batch`, batch 300): ~100 -> ~58 ms (10th
-percentile), ~126 -> ~87 ms (median), on 2 cores shared with other work.
+Whole training step (`train_on_batch`, batch 300, with the first three): ~100 -> ~58 ms
+(10th percentile), ~126 -> ~87 ms (median), on 2 cores shared with other work.
 
 Tried and dropped (no gain in the whole step): the 10 -> 1 conv as a transposed conv
 of the flipped kernel, im2col for the 1-channel input conv, a matmul-based phase
