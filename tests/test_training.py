@@ -1,6 +1,7 @@
 import csv
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,6 +182,21 @@ def test_a_checkpoint_of_other_settings_is_ignored(tmp_path):
     assert Checkpoint(tmp_path, fingerprint(DENSE, 2, x)).load() is None
     assert Checkpoint(tmp_path, fingerprint(DENSE, 1, x + 1)).load() is None
     assert Checkpoint(tmp_path, fingerprint(DENSE, 1, x)).load().epochs_done == 10
+
+
+def test_a_checkpoint_of_other_training_code_is_ignored(tmp_path, monkeypatch):
+    """The fingerprint covers the code that builds and trains the model (layers,
+    optimizer, loop): a checkpoint saved by other code does not resume."""
+    from aeclust import fastops
+
+    x = np.zeros((4, 784), np.float32)
+    before = fingerprint(DENSE, 1, x)
+    edited = tmp_path / "fastops.py"
+    edited.write_bytes(Path(fastops.__file__).read_bytes() + b"# another version\n")
+    monkeypatch.setattr(fastops, "__file__", str(edited))
+    assert fingerprint(DENSE, 1, x) != before
+    monkeypatch.undo()
+    assert fingerprint(DENSE, 1, x) == before
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 A checkpoint is the model with its optimizer state (a .keras file) and a small JSON
 state (epochs done, their losses, seconds spent), both written atomically, the JSON
 last. It carries a fingerprint of everything the training depends on (settings, seed,
-input data, backend, optimizer, the conv decoder's layer); a checkpoint with another
-fingerprint is ignored.
+input data, backend, and the code that builds and trains the model); a checkpoint with
+another fingerprint is ignored.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from aeclust import fastops, models, training
 from aeclust.config import ModelParams
-from aeclust.fastops import PhaseDecoder2D
 from aeclust.storage import atomic_path, save_json
-from aeclust.training import FusedAdam
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +35,15 @@ def fingerprint(spec: ModelParams, seed: int, inputs: np.ndarray) -> str:
                 seed,
                 keras.backend.backend(),
                 keras.__version__,
-                # the update rule: a checkpoint of another optimizer would resume with it
-                keras.saving.get_registered_name(FusedAdam),
-                # the layers the conv model is computed with: a checkpoint of the
-                # two-layer decoder before PhaseDecoder2D would finish with those
-                keras.saving.get_registered_name(PhaseDecoder2D),
             ],
             sort_keys=True,
             default=list,
         ).encode()
     )
+    # The code that builds and trains the model (its layers, optimizer and loop): a
+    # checkpoint of other code would finish the training with what it saved.
+    for module in (fastops, models, training):
+        digest.update(Path(module.__file__).read_bytes())
     digest.update(str(inputs.shape).encode())
     digest.update(np.ascontiguousarray(inputs).data)
     return digest.hexdigest()

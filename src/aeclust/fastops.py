@@ -4,8 +4,8 @@ Each class subclasses the stock layer and keeps its constructor, weights (same n
 shapes, initialisers and creation order, so the same seed gives the same initial
 model), `get_config` and fallback to the stock computation for configurations it does
 not cover (`PhaseDecoder2D` stands for two stock layers in turn, with both layers'
-weights in their order); it only computes the same function (and the same gradients) another way,
-up to float32 rounding. Only `keras.ops` is used, so they run on every backend; the
+weights in their order); it only computes the same function (and the same gradients)
+another way, up to float32 rounding. Only `keras.ops` is used, so they run on every backend; the
 speed-ups are for TensorFlow on CPU (oneDNN), where the stock kernels for these
 shapes are slow. Measured in the study's conv autoencoder, batch 300, 2 cores:
 
@@ -21,7 +21,7 @@ shapes are slow. Measured in the study's conv autoencoder, batch 300, 2 cores:
 - `PhaseDecoder2D`: that transposed conv and the 10 -> 1 output conv after it as one
   layer, the output conv also on the phases, so the 28x28x10 image is never formed
   (its shuffle and gradient were ~4.6 ms of op time per step, the output conv ~13 ms):
-  ~0.43 -> ~0.39 s per epoch of the whole training. `aeclust.models` uses it in place
+  ~0.44 -> ~0.40 s per epoch of the whole training. `aeclust.models` uses it in place
   of the two layers above; they stay for models saved before it.
 
 Whole training step (`train_on_batch`, batch 300, with the first three): ~100 -> ~58 ms
@@ -233,16 +233,17 @@ def _conv_phase_index(
     return index, padding, -low_y == high_y and -low_x == high_x
 
 
-def _phase_conv(inputs, kernel, padding, symmetric: bool):
-    if symmetric:
-        return ops.conv(inputs, kernel, 1, "same")
-    return ops.conv(ops.pad(inputs, padding), kernel, 1, "valid")
-
-
-def _gather_kernel(kernel, index):
-    """kernel's entries at `index`, where index kh*kw*... (one past the last) is zero."""
+def _phases(inputs, kernel, bias, plan, stride: int):
+    """The stride-1 phase conv that `plan` (`_deconv_phase_index`, `_conv_phase_index`)
+    describes, with `kernel` gathered into its kernel, then `bias` on every phase."""
+    index, padding, symmetric = plan
     flat = ops.concatenate([ops.reshape(kernel, (-1,)), ops.zeros((1,), kernel.dtype)])
-    return ops.take(flat, index)
+    kernel = ops.take(flat, index)  # the last entry of flat is the zero
+    if symmetric:
+        phases = ops.conv(inputs, kernel, 1, "same")
+    else:
+        phases = ops.conv(ops.pad(inputs, padding), kernel, 1, "valid")
+    return phases if bias is None else phases + ops.tile(bias, (stride * stride,))
 
 
 @keras.saving.register_keras_serializable(package="aeclust")
@@ -272,7 +273,7 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
         super().build(input_shape)
         if not self._fast():
             return
-        self._kernel_index, self._input_padding, self._symmetric = _deconv_phase_index(
+        self._plan = _deconv_phase_index(
             self.kernel_size, self.strides[0], input_shape[-1], self.filters
         )
 
@@ -280,10 +281,7 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
         if not self._fast():
             return super().call(inputs)
         stride = self.strides[0]
-        kernel = _gather_kernel(self.kernel, self._kernel_index)  # (.., channels, s*s*filters)
-        phases = _phase_conv(inputs, kernel, self._input_padding, self._symmetric)
-        if self.use_bias:
-            phases = phases + ops.tile(self.bias, (stride * stride,))
+        phases = _phases(inputs, self.kernel, self.bias, self._plan, stride)  # (.., s*s*filters)
         elementwise = _elementwise(self.activation)
         if elementwise:  # before the shuffle, where TensorFlow fuses it into the conv
             phases = self.activation(phases)
@@ -305,7 +303,7 @@ class PhaseDecoder2D(layers.Layer):
     gathered from its own (`_conv_phase_index`). The one shuffle left moves s*s*out_filters
     channels instead of s*s*filters, and the conv with few filters runs on stock kernels
     (TensorFlow's are slow for the 10 -> 1 conv on the image: see `NarrowConv2D`).
-    Training step of the study's conv net (TensorFlow, 2 cores): ~0.43 -> ~0.38 s per epoch.
+    Training of the study's conv net (TensorFlow, 2 cores): ~0.44 -> ~0.40 s per epoch.
 
     The weights are the two stock layers' (kernel (kh, kw, filters, channels) and bias
     (filters,), then out_kernel (okh, okw, filters, out_filters) and out_bias), created in
@@ -389,17 +387,10 @@ class PhaseDecoder2D(layers.Layer):
         if not self._fast():
             return self._stock(inputs)
         s = self.strides[0]
-        index, padding, symmetric = self._deconv
         # (n, h, w, channels) -> (n, h, w, s*s*filters): the transposed conv's phases
-        phases = _phase_conv(inputs, _gather_kernel(self.kernel, index), padding, symmetric)
-        if self.use_bias:
-            phases = phases + ops.tile(self.bias, (s * s,))
-        phases = self.activation(phases)
+        phases = self.activation(_phases(inputs, self.kernel, self.bias, self._deconv, s))
         # -> (n, h, w, s*s*out_filters): the conv's phases -> (n, s*h, s*w, out_filters)
-        index, padding, symmetric = self._conv
-        phases = _phase_conv(phases, _gather_kernel(self.out_kernel, index), padding, symmetric)
-        if self.use_bias:
-            phases = phases + ops.tile(self.out_bias, (s * s,))
+        phases = _phases(phases, self.out_kernel, self.out_bias, self._conv, s)
         return ops.depth_to_space(self.out_activation(phases), s)
 
     def _stock(self, inputs):
