@@ -86,6 +86,12 @@ CASES = {
         dict(pool_size=(1, 4), strides=1),
         (6, 9, 2),
     ),
+    "pool_4x3_s_2x1_same": (
+        SeparableMaxPooling2D,
+        layers.MaxPooling2D,
+        dict(pool_size=(4, 3), strides=(2, 1), padding="same"),
+        (7, 10, 4),
+    ),
     "conv_5x5_valid_relu": (
         NarrowConv2D,
         layers.Conv2D,
@@ -250,6 +256,34 @@ def test_pool_gradient_ties_go_where_stock_sends_them():
     np.testing.assert_array_equal(gradients(fast, x, upstream)[0], gradients(stock, x, upstream)[0])
 
 
+@pytest.mark.parametrize("case", [case for case in CASES if case.startswith("pool")])
+def test_pool_is_exact(case):
+    """A max is exact, and so is its gradient up to the order of its sums: the pool
+    matches the stock 2-D pool bit for bit, and its gradient matches the stock (1, pw)
+    pool then the stock (ph, 1) pool (its own order of sums) bit for bit, whatever views
+    and transposes it computes through."""
+    fast, stock, shape = twin_layers(case)
+    kwargs = CASES[case][2]
+    (ph, pw), (sh, sw) = fast.pool_size, fast.strides
+    padding = kwargs.get("padding", "valid")
+    rows_then_columns = keras.Sequential(
+        [
+            layers.MaxPooling2D((1, pw), (1, sw), padding),
+            layers.MaxPooling2D((ph, 1), (sh, 1), padding),
+        ]
+    )
+    rows_then_columns.build((None, *shape))
+    x = relu_inputs((3, *shape), seed=4)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(fast(x)), keras.ops.convert_to_numpy(stock(x))
+    )
+    upstream = np.random.default_rng(5).normal(size=stock.compute_output_shape(x.shape))
+    upstream = upstream.astype("float32")
+    np.testing.assert_array_equal(
+        gradients(fast, x, upstream)[0], gradients(rows_then_columns, x, upstream)[0]
+    )
+
+
 def test_same_initial_weights_from_the_same_seed():
     """The fast layers create the stock weights in the stock order: a seeded model
     starts from the same point either way."""
@@ -337,4 +371,14 @@ def test_unknown_image_size_falls_back_to_the_stock_conv():
         keras.ops.convert_to_numpy(stock(images)),
         RTOL,
         ATOL,
+    )
+
+
+def test_pool_of_unknown_image_size_is_the_stock_pool():
+    inputs = keras.Input((None, None, 3))
+    model = keras.Model(inputs, SeparableMaxPooling2D((3, 2), strides=1)(inputs))
+    stock = keras.Model(inputs, layers.MaxPooling2D((3, 2), strides=1)(inputs))
+    images = relu_inputs((2, 7, 9, 3))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model(images)), keras.ops.convert_to_numpy(stock(images))
     )
