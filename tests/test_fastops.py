@@ -382,3 +382,26 @@ def test_pool_of_unknown_image_size_is_the_stock_pool():
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(model(images)), keras.ops.convert_to_numpy(stock(images))
     )
+
+
+def test_compiled_pool_gradient_is_the_eager_one():
+    """TensorFlow: inside a compiled step the pool's gradient is the one its ops give
+    eagerly, bit for bit, at the study's size (two stock 1-D pools in a row were not:
+    TensorFlow's graph rewrite summed their gradient in another order)."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a TensorFlow graph-mode check")
+    import tensorflow as tf
+
+    fast, _, shape = twin_layers("pool_5x5_s1")
+    x = tf.constant(relu_inputs((300, *shape), seed=6))
+    upstream = tf.constant(
+        np.random.default_rng(7).normal(size=(300, 24, 24, 10)).astype("float32")
+    )
+
+    def gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(fast(x) * upstream)
+        return tape.gradient(loss, x)
+
+    np.testing.assert_array_equal(tf.function(gradient)(x).numpy(), gradient(x).numpy())
