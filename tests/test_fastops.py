@@ -405,3 +405,18 @@ def test_compiled_pool_gradient_is_the_eager_one():
         return tape.gradient(loss, x)
 
     np.testing.assert_array_equal(tf.function(gradient)(x).numpy(), gradient(x).numpy())
+
+
+def test_pool_keeps_channels_last_whatever_the_global_image_format():
+    """The views are channels-last tensors: they must be pooled as such even where
+    Keras' global image data format says channels-first."""
+    fast, stock, shape = twin_layers("pool_5x5_s1")
+    x = relu_inputs((2, *shape))
+    expected = keras.ops.convert_to_numpy(stock(x))
+    before = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        got = keras.ops.convert_to_numpy(fast(x))
+    finally:
+        keras.config.set_image_data_format(before)
+    np.testing.assert_array_equal(got, expected)

@@ -59,7 +59,8 @@ def _pool_rows(x, size: int, stride: int, padding: str):
     _, a, b, c = x.shape
     if None in (a, b, c):  # the view needs the sizes: the plain (size, 1) pool
         return ops.max_pool(x, (size, 1), (stride, 1), padding, "channels_last")
-    pooled = ops.max_pool(ops.reshape(x, (-1, a, 1, b * c)), (size, 1), (stride, 1), padding)
+    view = ops.reshape(x, (-1, a, 1, b * c))
+    pooled = ops.max_pool(view, (size, 1), (stride, 1), padding, "channels_last")
     return ops.reshape(pooled, (-1, pooled.shape[1], b, c))
 
 
