@@ -14,6 +14,8 @@ from aeclust.fastops import (  # noqa: E402
     PhaseConv2DTranspose,
     PhaseDecoder2D,
     SeparableMaxPooling2D,
+    _gather_shifts,
+    _scatter_shifts,
 )
 
 RTOL, ATOL = 1e-5, 1e-5
@@ -372,6 +374,46 @@ def test_unknown_image_size_falls_back_to_the_stock_conv():
         RTOL,
         ATOL,
     )
+
+
+def test_decoder_of_unknown_image_size_computes_the_same():
+    """Without the image size the decoder keeps its phase convs in the image layout."""
+    fast, stock, shape = twin_layers("decoder_5x5_s2_then_3x3")
+    inputs = keras.Input((None, None, shape[-1]))
+    model = keras.Model(inputs, fast(inputs))
+    images = relu_inputs((2, *shape))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model(images)),
+        keras.ops.convert_to_numpy(stock(images)),
+        RTOL,
+        ATOL,
+    )
+
+
+SHIFTS = [(-2, 1), (0, 0), (1, -1), (3, 2), (0, -4)]
+
+
+def test_shifted_copies_are_the_image_moved_with_zeros_outside():
+    x = np.random.default_rng(4).normal(size=(2, 5, 6, 3)).astype("float32")  # (c, h, w, n)
+    copies = keras.ops.convert_to_numpy(_gather_shifts(x, SHIFTS))
+    assert copies.shape == (len(SHIFTS), *x.shape)
+    for copy, (dy, dx) in zip(copies, SHIFTS, strict=True):
+        for i in range(5):
+            for j in range(6):
+                inside = 0 <= i + dy < 5 and 0 <= j + dx < 6
+                want = x[:, i + dy, j + dx] if inside else np.zeros((2, 3), "float32")
+                np.testing.assert_array_equal(copy[:, i, j], want)
+
+
+def test_summing_shifted_copies_is_the_adjoint_of_making_them():
+    """<gather(x), y> = <x, scatter(y)>: each one is the other's gradient."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 5, 6, 3)).astype("float32")
+    y = rng.normal(size=(len(SHIFTS), 2, 5, 6, 3)).astype("float32")
+    gathered = keras.ops.convert_to_numpy(_gather_shifts(x, SHIFTS)).astype("float64")
+    scattered = keras.ops.convert_to_numpy(_scatter_shifts(y, SHIFTS)).astype("float64")
+    assert scattered.shape == x.shape
+    np.testing.assert_allclose(np.sum(gathered * y), np.sum(x * scattered), rtol=1e-6)
 
 
 def test_pool_of_unknown_image_size_is_the_stock_pool():

@@ -25,15 +25,20 @@ shapes are slow. Measured in the study's conv autoencoder, batch 300, 2 cores:
   layer, the output conv also on the phases, so the 28x28x10 image is never formed
   (its shuffle and gradient were ~4.6 ms of op time per step, the output conv ~13 ms):
   ~0.44 -> ~0.40 s per epoch of the whole training. `aeclust.models` uses it in place
-  of the two layers above; they stay for models saved before it.
+  of the two layers above; they stay for models saved before it. Its two phase convs
+  then became matrix products on the batch-last layout (channels, h, w, n), where a
+  shift of the image moves whole rows of n values (`_phases_by_matmul`): the decoder,
+  forward + gradients, ~14.7 -> ~10.5 ms; ~0.364 -> ~0.325 s per epoch (2026-11-29).
 
 Whole training step (`train_on_batch`, batch 300, with the first three): ~100 -> ~58 ms
 (10th percentile), ~126 -> ~87 ms (median), on 2 cores shared with other work.
 
 Tried and dropped (no gain in the whole step): the 10 -> 1 conv as a transposed conv
 of the flipped kernel, im2col for the 1-channel input conv, a matmul-based phase
-deconv, and pools or convs written as sums or maxima of shifted slices (TensorFlow's
-slice and stack kernels and gradients are slow on CPU). On JAX (XLA, CPU) these
+deconv, and pools or convs written as sums or maxima of shifted slices of the image
+layout (n, h, w, c): TensorFlow's slice and stack kernels are slow there, with rows of
+c values, and so are their generic gradients, which build a zero tensor of the whole
+input per slice. `_phases_by_matmul` avoids both. On JAX (XLA, CPU) these
 layers are slower than the stock ones: use them with TensorFlow.
 """
 
@@ -271,6 +276,83 @@ def _phases(inputs, kernel, bias, plan, stride: int):
     return phases if bias is None else phases + ops.tile(bias, (stride * stride,))
 
 
+def _gather_shifts(x, offsets):
+    """(..., h, w, n) -> (T, ..., h, w, n): copy t is `x` shifted by offsets[t] = (dy, dx),
+    out[t][..., i, j, :] = x[..., i + dy, j + dx, :], zero where that falls outside."""
+    h, w = x.shape[-3], x.shape[-2]
+    dys, dxs = [dy for dy, _ in offsets], [dx for _, dx in offsets]
+    top, left = max(0, -min(dys)), max(0, -min(dxs))
+    pads = [(0, 0)] * (len(x.shape) - 3) + [(top, max(0, max(dys))), (left, max(0, max(dxs)))]
+    padded = ops.pad(x, [*pads, (0, 0)])
+    return ops.stack(
+        [padded[..., top + dy : top + dy + h, left + dx : left + dx + w, :] for dy, dx in offsets]
+    )
+
+
+def _scatter_shifts(y, offsets):
+    """The adjoint of `_gather_shifts`: (T, ..., h, w, n) -> (..., h, w, n),
+    out[..., i, j, :] = sum over t of y[t][..., i - dy, j - dx, :] (zero outside)."""
+    h, w = y.shape[-3], y.shape[-2]
+    dys, dxs = [dy for dy, _ in offsets], [dx for _, dx in offsets]
+    top, left = max(0, max(dys)), max(0, max(dxs))
+    pads = [(0, 0)] * (len(y.shape) - 3) + [(top, max(0, -min(dys))), (left, max(0, -min(dxs)))]
+    padded = ops.pad(y, [*pads, (0, 0)])
+    total = None
+    for t, (dy, dx) in enumerate(offsets):
+        term = padded[t, ..., top - dy : top - dy + h, left - dx : left - dx + w, :]
+        total = term if total is None else total + term
+    return total
+
+
+def _shifts(offsets, gather: bool):
+    """`_gather_shifts` (or `_scatter_shifts`) for these offsets, with the other as its
+    gradient: the generic gradients of slices and stacks build a zero tensor of the whole
+    input per slice, and are slow on CPU."""
+
+    @ops.custom_gradient
+    def shift(x):
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return (_scatter_shifts if gather else _gather_shifts)(upstream, offsets)
+
+        return (_gather_shifts if gather else _scatter_shifts)(x, offsets), grad
+
+    return shift
+
+
+def _phases_by_matmul(x, kernel, bias, plan, stride: int):
+    """The phase conv of `_phases` on x laid out (channels, h, w, n), as one matrix
+    product: (channels, h, w, n) -> (s*s*filters, h, w, n).
+
+    With the batch last and the channels first, a shift of the image moves whole rows
+    of n contiguous values, and the conv over the channels is a product with the
+    (h*w*n)-column matrix. Few channels in: the T taps' shifted copies of the input
+    (T*channels, h*w*n), times the kernel. Few filters out: the kernel times the input
+    gives each tap's contribution (T*filters, h*w*n), and the shifted contributions
+    are summed."""
+    index, padding, _ = plan
+    flat = ops.concatenate([ops.reshape(kernel, (-1,)), ops.zeros((1,), kernel.dtype)])
+    kernel = ops.take(flat, index)  # (ky, kx, channels, filters); the last entry of flat is 0
+    ky, kx, channels, filters = index.shape
+    (top, _), (left, _) = padding[1], padding[2]
+    offsets = [(u - top, v - left) for u in range(ky) for v in range(kx)]
+    _, h, w, _ = x.shape
+    if channels <= filters:
+        copies = _shifts(offsets, gather=True)(x)  # (T, channels, h, w, n)
+        matrix = ops.transpose(ops.reshape(kernel, (ky * kx * channels, filters)))
+        y = ops.matmul(matrix, ops.reshape(copies, (ky * kx * channels, -1)))
+        y = ops.reshape(y, (filters, h, w, -1))
+    else:
+        matrix = ops.reshape(ops.transpose(kernel, (0, 1, 3, 2)), (ky * kx * filters, channels))
+        taps = ops.matmul(matrix, ops.reshape(x, (channels, -1)))  # (T*filters, h*w*n)
+        taps = ops.reshape(taps, (ky * kx, filters, h, w, -1))
+        y = _shifts([(-dy, -dx) for dy, dx in offsets], gather=False)(taps)
+    if bias is None:
+        return y
+    return y + ops.reshape(ops.tile(bias, (stride * stride,)), (filters, 1, 1, 1))
+
+
 @keras.saving.register_keras_serializable(package="aeclust")
 class PhaseConv2DTranspose(layers.Conv2DTranspose):
     """`Conv2DTranspose` ('same' padding, equal strides s <= kernel) as sub-pixel
@@ -326,9 +408,11 @@ class PhaseDecoder2D(layers.Layer):
     (n, s*h, s*w, filters) image; the stride-1 conv that follows can work on the phases
     directly, giving its own output's phases, (n, h, w, s*s*out_filters), with a kernel
     gathered from its own (`_conv_phase_index`). The one shuffle left moves s*s*out_filters
-    channels instead of s*s*filters, and the conv with few filters runs on stock kernels
-    (TensorFlow's are slow for the 10 -> 1 conv on the image: see `NarrowConv2D`).
-    Training of the study's conv net (TensorFlow, 2 cores): ~0.44 -> ~0.40 s per epoch.
+    channels instead of s*s*filters. Where the image size is known, both phase convs run
+    as matrix products with the batch last (`_phases_by_matmul`), and the one shuffle
+    left is a transpose back to the image layout (without the size: stock convs on the
+    phases, then depth_to_space). Training of the study's conv net (TensorFlow, 2
+    cores): ~0.44 -> ~0.40 s per epoch as phases, ~0.36 -> ~0.33 as matrix products.
 
     The weights are the two stock layers' (kernel (kh, kw, filters, channels) and bias
     (filters,), then out_kernel (okh, okw, filters, out_filters) and out_bias), created in
@@ -412,11 +496,22 @@ class PhaseDecoder2D(layers.Layer):
         if not self._fast():
             return self._stock(inputs)
         s = self.strides[0]
-        # (n, h, w, channels) -> (n, h, w, s*s*filters): the transposed conv's phases
-        phases = self.activation(_phases(inputs, self.kernel, self.bias, self._deconv, s))
-        # -> (n, h, w, s*s*out_filters): the conv's phases -> (n, s*h, s*w, out_filters)
-        phases = _phases(phases, self.out_kernel, self.out_bias, self._conv, s)
-        return ops.depth_to_space(self.out_activation(phases), s)
+        _, h, w, _ = inputs.shape
+        if h is None or w is None:
+            # (n, h, w, channels) -> (n, h, w, s*s*filters): the transposed conv's phases
+            phases = self.activation(_phases(inputs, self.kernel, self.bias, self._deconv, s))
+            # -> (n, h, w, s*s*out_filters): the conv's phases -> (n, s*h, s*w, out_filters)
+            phases = _phases(phases, self.out_kernel, self.out_bias, self._conv, s)
+            return ops.depth_to_space(self.out_activation(phases), s)
+        # The same two phase convs as matrix products, batch last (`_phases_by_matmul`):
+        # (n, h, w, channels) -> (channels, h, w, n) -> (s*s*filters, h, w, n)
+        x = ops.transpose(inputs, (3, 1, 2, 0))
+        x = self.activation(_phases_by_matmul(x, self.kernel, self.bias, self._deconv, s))
+        # -> (s*s*out_filters, h, w, n), rows (phase y, phase x, filter)
+        x = self.out_activation(_phases_by_matmul(x, self.out_kernel, self.out_bias, self._conv, s))
+        x = ops.reshape(x, (s, s, self.out_filters, h, w, -1))
+        x = ops.transpose(x, (5, 3, 0, 4, 1, 2))  # (n, h, s, w, s, out_filters)
+        return ops.reshape(x, (-1, s * h, s * w, self.out_filters))
 
     def _stock(self, inputs):
         x = ops.conv_transpose(inputs, self.kernel, self.strides, "same")
