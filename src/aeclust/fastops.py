@@ -263,12 +263,18 @@ def _conv_phase_index(
     return index, padding, -low_y == high_y and -low_x == high_x
 
 
+def _gather_kernel(kernel, index):
+    """The phase conv's kernel: `kernel`'s entries at `index` (a plan's), where the index
+    one past kernel's last entry stands for a zero."""
+    flat = ops.concatenate([ops.reshape(kernel, (-1,)), ops.zeros((1,), kernel.dtype)])
+    return ops.take(flat, index)
+
+
 def _phases(inputs, kernel, bias, plan, stride: int):
     """The stride-1 phase conv that `plan` (`_deconv_phase_index`, `_conv_phase_index`)
     describes, with `kernel` gathered into its kernel, then `bias` on every phase."""
     index, padding, symmetric = plan
-    flat = ops.concatenate([ops.reshape(kernel, (-1,)), ops.zeros((1,), kernel.dtype)])
-    kernel = ops.take(flat, index)  # the last entry of flat is the zero
+    kernel = _gather_kernel(kernel, index)
     if symmetric:
         phases = ops.conv(inputs, kernel, 1, "same")
     else:
@@ -276,31 +282,38 @@ def _phases(inputs, kernel, bias, plan, stride: int):
     return phases if bias is None else phases + ops.tile(bias, (stride * stride,))
 
 
-def _gather_shifts(x, offsets):
-    """(..., h, w, n) -> (T, ..., h, w, n): copy t is `x` shifted by offsets[t] = (dy, dx),
-    out[t][..., i, j, :] = x[..., i + dy, j + dx, :], zero where that falls outside."""
+def _shifted_views(x, offsets):
+    """For x (..., h, w, n): view(t) is x shifted by offsets[t] = (dy, dx),
+    [..., i, j, :] -> x[..., i + dy, j + dx, :] with zeros outside, each a slice of one
+    zero-padded copy of x; view(t, k) takes index k of x's first axis too."""
     h, w = x.shape[-3], x.shape[-2]
     dys, dxs = [dy for dy, _ in offsets], [dx for _, dx in offsets]
     top, left = max(0, -min(dys)), max(0, -min(dxs))
     pads = [(0, 0)] * (len(x.shape) - 3) + [(top, max(0, max(dys))), (left, max(0, max(dxs)))]
     padded = ops.pad(x, [*pads, (0, 0)])
-    return ops.stack(
-        [padded[..., top + dy : top + dy + h, left + dx : left + dx + w, :] for dy, dx in offsets]
-    )
+
+    def view(t, *lead):  # lead: indices of leading axes to take first (a tap's row)
+        dy, dx = offsets[t]
+        rows, cols = slice(top + dy, top + dy + h), slice(left + dx, left + dx + w)
+        return padded[(*lead, Ellipsis, rows, cols, slice(None))]
+
+    return view
+
+
+def _gather_shifts(x, offsets):
+    """(..., h, w, n) -> (T, ..., h, w, n): copy t is `x` shifted by offsets[t] = (dy, dx),
+    out[t][..., i, j, :] = x[..., i + dy, j + dx, :], zero where that falls outside."""
+    view = _shifted_views(x, offsets)
+    return ops.stack([view(t) for t in range(len(offsets))])
 
 
 def _scatter_shifts(y, offsets):
     """The adjoint of `_gather_shifts`: (T, ..., h, w, n) -> (..., h, w, n),
     out[..., i, j, :] = sum over t of y[t][..., i - dy, j - dx, :] (zero outside)."""
-    h, w = y.shape[-3], y.shape[-2]
-    dys, dxs = [dy for dy, _ in offsets], [dx for _, dx in offsets]
-    top, left = max(0, max(dys)), max(0, max(dxs))
-    pads = [(0, 0)] * (len(y.shape) - 3) + [(top, max(0, -min(dys))), (left, max(0, -min(dxs)))]
-    padded = ops.pad(y, [*pads, (0, 0)])
-    total = None
-    for t, (dy, dx) in enumerate(offsets):
-        term = padded[t, ..., top - dy : top - dy + h, left - dx : left - dx + w, :]
-        total = term if total is None else total + term
+    view = _shifted_views(y, [(-dy, -dx) for dy, dx in offsets])
+    total = view(0, 0)
+    for t in range(1, len(offsets)):
+        total = total + view(t, t)
     return total
 
 
@@ -332,8 +345,7 @@ def _phases_by_matmul(x, kernel, bias, plan, stride: int):
     gives each tap's contribution (T*filters, h*w*n), and the shifted contributions
     are summed."""
     index, padding, _ = plan
-    flat = ops.concatenate([ops.reshape(kernel, (-1,)), ops.zeros((1,), kernel.dtype)])
-    kernel = ops.take(flat, index)  # (ky, kx, channels, filters); the last entry of flat is 0
+    kernel = _gather_kernel(kernel, index)  # (ky, kx, channels, filters)
     ky, kx, channels, filters = index.shape
     (top, _), (left, _) = padding[1], padding[2]
     offsets = [(u - top, v - left) for u in range(ky) for v in range(kx)]
