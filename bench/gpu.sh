@@ -9,9 +9,13 @@
 #                                                          # an H200; BUDGET=seconds per stage)
 #   SCALE=tiny bench/gpu.sh OUTDIR ...                     # a few-minute smoke test on a CPU
 #   STEPS="speed fashion" EPOCHS=300 bench/gpu.sh OUTDIR   # some steps only, to fit a lease
+#   TOGETHER=1 METHODS=kmeans,manifold ...                 # deep_eval --together: each
+#                                                          # model's 5 seeds train at once
+#                                                          # (vmapped); latents in logs/
 #
 # STEPS (default all): any of speed (the training benchmark), mnist, fashion (the full
 # datasets), study3000 (the study's 3000 images) and sweep (the manifold settings).
+# METHODS (default kmeans,manifold,dec): deep_eval's --methods.
 #
 # Writes to OUTDIR: env.txt, speed_3000.txt, speed_70000.txt, deep_eval.json (every run and
 # the mean and std per dataset, model and method), manifold_sweep.json
@@ -72,11 +76,15 @@ fi
 # full datasets run side by side (one's UMAP on the CPU while the other trains), then the
 # study's 3000 images.
 evaluate() {  # $1 = run label, $2 = seconds, then deep_eval arguments
-    local label=$1 budget=$2
+    local label=$1 budget=$2 together=()
     shift 2
+    if [ "${TOGETHER:-0}" = 1 ]; then  # every seed in one vmapped program, latents kept
+        together=(--together --save-latents "$logs/latents_$label")
+    fi
     timeout $((budget + 60)) "$py" -m aeclust.deep_eval --seeds "${seeds// /,}" \
         --time-budget "$budget" --set "methods.dec.max_iter=$dec_iter" \
-        --output "$logs/${label}_s.json" "$@" >"$logs/$label.log" 2>&1
+        --output "$logs/${label}_s.json" --methods "${METHODS:-kmeans,manifold,dec}" \
+        "${together[@]}" "$@" >"$logs/$label.log" 2>&1
     echo "$label: exit $?"
 }
 want mnist && NUMBA_NUM_THREADS=8 evaluate mnist "$eval_limit" --source "idx:$mnist" \

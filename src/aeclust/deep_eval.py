@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from typing import Any
 import yaml
 
 from aeclust.config import CLUSTERERS, Params, load_params, parse_params
-from aeclust.errors import ParamsError, UserError
+from aeclust.errors import DataError, ParamsError, UserError
 from aeclust.seeds import score_stats
 
 log = logging.getLogger("aeclust.deep_eval")
@@ -163,6 +164,56 @@ def train_and_encode(spec, images, seed: int, name: str):
     return autoencoder, inputs, latents
 
 
+def train_and_encode_together(spec, samples: list, seeds: list[int], name: str) -> list:
+    """`train_and_encode` for every seed at once (JAX: one program vmapped over the seeds'
+    models, `aeclust.training.train_autoencoders_together`); `samples[i]` is seed i's
+    images. Returns one (autoencoder, model inputs, latents) per seed."""
+    import keras
+
+    from aeclust.encoding import encode
+    from aeclust.models import build_autoencoder, model_inputs
+    from aeclust.scaling import SCALERS
+    from aeclust.training import make_deterministic, train_autoencoders_together
+
+    if spec.augment is not None:
+        raise ParamsError(
+            f"--together: model {name} trains on distorted copies (augment); "
+            f"only models without augment train together"
+        )
+    inputs, models = [], []
+    for images, seed in zip(samples, seeds, strict=True):
+        scaled = SCALERS[spec.scaling](images)
+        inputs.append(model_inputs(scaled, spec))
+        make_deterministic(seed)
+        models.append(build_autoencoder(spec, scaled.shape[1]))
+    start = time.perf_counter()
+    losses = train_autoencoders_together(
+        models,
+        inputs,
+        learning_rate=spec.learning_rate,
+        epochs=spec.epochs,
+        batch_size=spec.batch_size,
+        seeds=seeds,
+        log_every=max(1, spec.epochs // 20),
+    )
+    seconds = time.perf_counter() - start
+    out = []
+    for model, x, seed, seed_losses in zip(models, inputs, seeds, losses, strict=True):
+        latents, _, mse = encode(model, x)
+        print(
+            f"seed {seed} {name}: {spec.epochs} epochs in {seconds:.0f} s with seeds {seeds} "
+            f"({keras.backend.backend()}), final loss {seed_losses[-1]:.5f}, "
+            f"reconstruction MSE {mse:.5f}",
+            flush=True,
+        )
+        out.append((model, x, latents))
+    return out
+
+
+def latents_path(folder: str, name: str, seed: int) -> str:
+    return os.path.join(folder, f"{name}_seed{seed}.npy")
+
+
 def evaluate_seed(
     params: Params,
     images,
@@ -172,11 +223,16 @@ def evaluate_seed(
     umap_parallel: bool,
     on_row: Callable[[dict], None] = lambda row: None,
     also_clusterers: tuple[str, ...] = (),
+    trained: dict[str, tuple] | None = None,
+    on_latents: Callable[[str, int, object], None] | None = None,
 ) -> list[dict]:
     """Every model of `params` and every method on one seed's sample of `images`.
     Returns one row per model and method; `on_row` gets each row as it is made.
     `also_clusterers` cluster the same UMAP embedding again, each as method
-    "manifold[<clusterer>]" (the run's "manifold" is params' clusterer)."""
+    "manifold[<clusterer>]" (the run's "manifold" is params' clusterer). `trained`, if
+    given, holds each model's (autoencoder, inputs, latents) for this seed, already
+    trained (the autoencoder and inputs may be None where "dec" is not run); else each is
+    trained here, and `on_latents(model, seed, latents)`, if given, gets its latents."""
     from aeclust.clustering import kmeans, scores
     from aeclust.data import stratified_sample
 
@@ -206,7 +262,17 @@ def evaluate_seed(
         )
 
     for name, spec in params.models.items():
-        autoencoder, inputs, latents = train_and_encode(spec, images[chosen], seed, name)
+        if trained is None:
+            autoencoder, inputs, latents = train_and_encode(spec, images[chosen], seed, name)
+            if on_latents is not None:
+                on_latents(name, seed, latents)
+        else:
+            autoencoder, inputs, latents = trained[name]
+            if len(latents) != len(chosen):
+                raise DataError(
+                    f"seed {seed} {name}: {len(latents)} latents for a sample of {len(chosen)} "
+                    f"images: they come from another source or n_samples"
+                )
         if "kmeans" in methods:
             start = time.perf_counter()
             cluster_ids, inertia = kmeans(latents, params.kmeans, seed)
@@ -297,6 +363,23 @@ def main(argv: list[str] | None = None) -> None:
         default=math.inf,
         help="seconds: start no seed that would not end in time",
     )
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="JAX: train each model for every seed at once, one program vmapped over the seeds "
+        "(a GPU runs 5 small networks' steps in about the time of one)",
+    )
+    parser.add_argument(
+        "--save-latents",
+        metavar="DIR",
+        help="write each model's latents per seed to DIR/<model>_seed<seed>.npy",
+    )
+    parser.add_argument(
+        "--from-latents",
+        metavar="DIR",
+        help="cluster the latents --save-latents wrote (same --source, --n-samples and "
+        "seeds) instead of training; methods kmeans and manifold only",
+    )
     parser.add_argument("--output", default="deep_eval.json", help="results (JSON)")
     args = parser.parse_args(argv)
 
@@ -314,6 +397,13 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown:
         raise ParamsError(f"--methods {','.join(unknown)}: must be among {', '.join(METHOD_NAMES)}")
+    if args.from_latents and "dec" in methods:
+        raise ParamsError(
+            "--from-latents with --methods dec: dec trains the autoencoder "
+            "further; with stored latents, use kmeans and manifold"
+        )
+    if args.together and args.from_latents:
+        raise ParamsError("--together with --from-latents: there is nothing to train")
     if "manifold" in methods and not umap_available():
         print("umap-learn is not installed: the manifold method is skipped", flush=True)
         methods.remove("manifold")
@@ -327,7 +417,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import keras
 
+    from aeclust.data import stratified_sample
     from aeclust.sources import load_source
+
+    if args.together and keras.backend.backend() != "jax":
+        raise ParamsError(f"--together: needs KERAS_BACKEND=jax, not {keras.backend.backend()}")
 
     images, labels = load_source(params.data.source)
     n_samples = params.data.n_samples
@@ -337,8 +431,33 @@ def main(argv: list[str] | None = None) -> None:
         f"backend {keras.backend.backend()}",
         flush=True,
     )
+    began = time.perf_counter()  # the time budget counts training together too
+    trained: dict[int, dict[str, tuple]] = {seed: {} for seed in seeds}
+    if args.together:  # every seed's training first, then each seed's methods
+        samples = [images[stratified_sample(labels, n_samples, seed)] for seed in seeds]
+        for name, spec in params.models.items():
+            models = train_and_encode_together(spec, samples, seeds, name)
+            for seed, result in zip(seeds, models, strict=True):
+                trained[seed][name] = result
+        del samples
+    if args.from_latents:
+        from aeclust.storage import load_array
+
+        for seed in seeds:
+            for name in params.models:
+                latents = load_array(latents_path(args.from_latents, name, seed))
+                trained[seed][name] = (None, None, latents)
+    save_latents = None
+    if args.save_latents:
+        from aeclust.storage import save_array
+
+        def save_latents(name: str, seed: int, latents) -> None:
+            save_array(latents_path(args.save_latents, name, seed), latents)
+
+        for seed in seeds:  # trained together: saved before any clustering
+            for name, (_, _, latents) in trained[seed].items():
+                save_latents(name, seed, latents)
     results: list[dict] = []
-    began = time.perf_counter()
     longest = 0.0
     for seed in seeds:
         spent = time.perf_counter() - began
@@ -351,7 +470,19 @@ def main(argv: list[str] | None = None) -> None:
             results.append(row)
             _write(args.output, params, results)
 
-        evaluate_seed(params, images, labels, methods, seed, args.umap_parallel, keep, also)
+        evaluate_seed(
+            params,
+            images,
+            labels,
+            methods,
+            seed,
+            args.umap_parallel,
+            keep,
+            also,
+            trained[seed] or None,
+            save_latents,
+        )
+        trained[seed] = {}  # free the models
         longest = max(longest, time.perf_counter() - start)
     print("\nmean ± std over seeds:")
     for run, stats in summary(results).items():
