@@ -164,3 +164,66 @@ def test_the_fast_layers_run_on_jax_without_importing_tensorflow():
         *"(2, 28, 28, 1)".split(),
         "False",
     ]
+
+
+TOGETHER_SCRIPT = """
+import json
+import numpy as np
+from aeclust.models import build_autoencoder, model_inputs
+from aeclust.training import make_deterministic, train_autoencoder, train_autoencoders_together
+from test_models import DENSE
+
+rng = np.random.default_rng(0)
+inputs = [model_inputs(rng.random((50, 28, 28), dtype=np.float32), DENSE) for _ in range(3)]
+seeds = [3, 7, 11]
+settings = dict(learning_rate=0.005, epochs=12, batch_size=20)  # two chunks, a last batch of 10
+
+
+def fresh(seed):
+    make_deterministic(seed)
+    return build_autoencoder(DENSE, 28)
+
+
+out = {"alone": [], "together": []}
+for x, seed in zip(inputs, seeds):
+    model = fresh(seed)
+    losses = train_autoencoder(model, x, seed=seed, **settings)
+    out["alone"].append([losses, [w.tolist() for w in model.get_weights()]])
+models = [fresh(seed) for seed in seeds]
+losses = train_autoencoders_together(models, inputs, seeds=seeds, **settings)
+for model, seed_losses in zip(models, losses):
+    out["together"].append([seed_losses, [w.tolist() for w in model.get_weights()]])
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_autoencoders_trained_together_train_as_each_alone():
+    """Three seeds in one vmapped program against `train_autoencoder` per seed: the same
+    losses per epoch and the same weights, to float32 rounding, each seed its own."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.path.dirname(__file__)}
+    result = subprocess.run(
+        [sys.executable, "-c", TOGETHER_SCRIPT], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    for (alone_losses, alone_weights), (losses, weights) in zip(
+        out["alone"], out["together"], strict=True
+    ):
+        assert len(losses) == 12 and losses[-1] < losses[0]
+        np.testing.assert_allclose(losses, alone_losses, rtol=1e-5)
+        for a, b in zip(alone_weights, weights, strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    first, second = (np.asarray(out["together"][i][1][0]) for i in (0, 1))
+    assert not np.allclose(first, second)  # each model kept its own weights
+
+
+def test_training_together_needs_jax():
+    import keras
+
+    from aeclust.training import train_autoencoders_together
+
+    if keras.backend.backend() == "jax":
+        pytest.skip("runs on the other backends")
+    with pytest.raises(ValueError, match="needs the JAX backend"):
+        train_autoencoders_together([], [], learning_rate=0.1, epochs=1, batch_size=1, seeds=[])

@@ -7,7 +7,7 @@ from conftest import ROOT
 
 from aeclust.config import AugmentParams, DenseParams, load_params
 from aeclust.deep_eval import configure, main, summary
-from aeclust.errors import ParamsError
+from aeclust.errors import DataError, ParamsError
 
 PARAMS = str(ROOT / "params.yaml")
 
@@ -104,3 +104,44 @@ def test_augment_is_set_on_every_model_and_checked_as_params_yaml_is():
     assert configure(PARAMS, ["dae_da"], augment="null").models["dae_da"].augment is None
     with pytest.raises(ParamsError, match=r"models\.ffn\.augment = 'lots': must be null or"):
         configure(PARAMS, ["ffn"], augment="lots")
+
+
+def test_saved_latents_cluster_as_the_run_that_trained_them(tmp_path):
+    latents = tmp_path / "latents"
+    trained = tiny_run(tmp_path, "--seeds", "1,2", "--methods", "kmeans",
+                       "--save-latents", str(latents))  # fmt: skip
+    assert sorted(p.name for p in latents.iterdir()) == ["ffn_seed1.npy", "ffn_seed2.npy"]
+    (latents / "ffn_seed2.npy").rename(tmp_path / "kept.npy")  # only seed 1 is read back
+    again = tiny_run(tmp_path, "--seeds", "1", "--methods", "kmeans",
+                     "--from-latents", str(latents))  # fmt: skip
+    assert again["runs"] == [{**trained["runs"][0], "seconds": again["runs"][0]["seconds"]}]
+
+
+def test_latents_of_another_sample_size_are_one_clear_error(tmp_path):
+    latents = tmp_path / "latents"
+    tiny_run(tmp_path, "--seeds", "1", "--methods", "kmeans", "--save-latents", str(latents))
+    with pytest.raises(DataError, match=r"seed 1 ffn: 100 latents for a sample of 120 images"):
+        main(["--params", PARAMS, "--models", "ffn", "--n-samples", "120", "--seeds", "1",
+              "--methods", "kmeans", "--from-latents", str(latents),
+              "--output", str(tmp_path / "out.json")])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from-latents", "x", "--methods", "kmeans,dec"], r"--from-latents with --methods dec"),
+        (["--from-latents", "x", "--methods", "kmeans", "--together"], r"--together with --from"),
+    ],
+)
+def test_latents_and_training_options_that_conflict_are_one_clear_error(args, message):
+    with pytest.raises(ParamsError, match=message):
+        main(["--params", PARAMS, "--models", "ffn", *args])
+
+
+def test_training_together_off_jax_is_one_clear_error():
+    import keras
+
+    if keras.backend.backend() == "jax":
+        pytest.skip("the JAX backend trains together (tests/test_backends.py)")
+    with pytest.raises(ParamsError, match=r"--together: needs KERAS_BACKEND=jax, not "):
+        main(["--params", PARAMS, "--models", "ffn", "--together"])
