@@ -176,7 +176,6 @@ from test_models import DENSE
 rng = np.random.default_rng(0)
 inputs = [model_inputs(rng.random((50, 28, 28), dtype=np.float32), DENSE) for _ in range(3)]
 seeds = [3, 7, 11]
-settings = dict(learning_rate=0.005, epochs=12, batch_size=20)  # two chunks, a last batch of 10
 
 
 def fresh(seed):
@@ -184,15 +183,20 @@ def fresh(seed):
     return build_autoencoder(DENSE, 28)
 
 
-out = {"alone": [], "together": []}
-for x, seed in zip(inputs, seeds):
-    model = fresh(seed)
-    losses = train_autoencoder(model, x, seed=seed, **settings)
-    out["alone"].append([losses, [w.tolist() for w in model.get_weights()]])
-models = [fresh(seed) for seed in seeds]
-losses = train_autoencoders_together(models, inputs, seeds=seeds, **settings)
-for model, seed_losses in zip(models, losses):
-    out["together"].append([seed_losses, [w.tolist() for w in model.get_weights()]])
+out = []
+# Two chunks with a last batch of 10; then batches larger than the sample (no full batch).
+for settings in (dict(epochs=12, batch_size=20), dict(epochs=2, batch_size=64)):
+    settings["learning_rate"] = 0.005
+    case = {"alone": [], "together": []}
+    for x, seed in zip(inputs, seeds):
+        model = fresh(seed)
+        losses = train_autoencoder(model, x, seed=seed, **settings)
+        case["alone"].append([losses, [w.tolist() for w in model.get_weights()]])
+    models = [fresh(seed) for seed in seeds]
+    losses = train_autoencoders_together(models, inputs, seeds=seeds, **settings)
+    for model, seed_losses in zip(models, losses):
+        case["together"].append([seed_losses, [w.tolist() for w in model.get_weights()]])
+    out.append(case)
 print(json.dumps(out))
 """
 
@@ -200,22 +204,24 @@ print(json.dumps(out))
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_autoencoders_trained_together_train_as_each_alone():
     """Three seeds in one vmapped program against `train_autoencoder` per seed: the same
-    losses per epoch and the same weights, to float32 rounding, each seed its own."""
+    losses per epoch and the same weights, to float32 rounding, each seed its own; also
+    with a batch size larger than the sample."""
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.path.dirname(__file__)}
     result = subprocess.run(
         [sys.executable, "-c", TOGETHER_SCRIPT], env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    for (alone_losses, alone_weights), (losses, weights) in zip(
-        out["alone"], out["together"], strict=True
-    ):
-        assert len(losses) == 12 and losses[-1] < losses[0]
-        np.testing.assert_allclose(losses, alone_losses, rtol=1e-5)
-        for a, b in zip(alone_weights, weights, strict=True):
-            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
-    first, second = (np.asarray(out["together"][i][1][0]) for i in (0, 1))
-    assert not np.allclose(first, second)  # each model kept its own weights
+    cases = json.loads(result.stdout.strip().splitlines()[-1])
+    for case, epochs in zip(cases, (12, 2), strict=True):
+        for (alone_losses, alone_weights), (losses, weights) in zip(
+            case["alone"], case["together"], strict=True
+        ):
+            assert len(losses) == epochs and losses[-1] < losses[0]
+            np.testing.assert_allclose(losses, alone_losses, rtol=1e-5)
+            for a, b in zip(alone_weights, weights, strict=True):
+                np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+        first, second = (np.asarray(case["together"][i][1][0]) for i in (0, 1))
+        assert not np.allclose(first, second)  # each model kept its own weights
 
 
 def test_training_together_needs_jax():

@@ -245,8 +245,10 @@ def _jax_steps(model: keras.Model, batch_size: int, targets: Callable) -> tuple[
         def scan_step(carry, indices):
             return step(carry, data, indices, extra)
 
-        state, losses = jax.lax.scan(scan_step, state, batches)
-        loss = losses[-1]
+        loss = None  # (one of the two runs: order is never empty)
+        if full:
+            state, losses = jax.lax.scan(scan_step, state, batches)
+            loss = losses[-1]
         if rest:  # the last, smaller batch, as fit has it
             state, loss = step(state, data, order[full * batch_size :], extra)
         return state, loss
