@@ -16,7 +16,7 @@ each from the same seed, and prints seconds per epoch after the first (warm-up) 
 shared machine disturb less), each path's time relative to the study's, the first
 epoch's and the whole training call's seconds (tracing included), the last epoch's
 loss, and the process's peak RSS. study and fastops compute the same function on the
-same batches (fit's shuffle), so their losses agree up to float rounding; on TensorFlow
+same batches (fit's shuffle), so their losses agree up to float rounding; on TensorFlow and JAX
 the pipeline draws its own batches (`aeclust.training.epoch_orders`), so its loss is
 another sample of the same training (`bench/quality_check.py` compares them over seeds).
 

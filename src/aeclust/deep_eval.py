@@ -9,10 +9,15 @@ everything to --output (JSON) after every result, so that a run cut short keeps 
     python -m aeclust.deep_eval --source idx:/data/mnist --n-samples all --models dae \\
         --epochs 200 --seeds 1,2,3,4,5 --output deep_eval.json
 
+On JAX, `--together` trains each model's seeds at once (one program vmapped over them,
+`aeclust.training.train_autoencoders_together`), then clusters seed by seed;
+`--save-latents DIR` keeps each seed's latents, which `--from-latents DIR` clusters
+later, elsewhere (the KMeans and manifold methods: UMAP on a CPU after a GPU trained).
+
 Models are params.yaml's `models` entries, plus those of `EXTRA_MODELS` (same schema;
 copy one into params.yaml's `models:` to run it in the pipeline). The manifold method is
 skipped, with a note, where umap-learn is not installed. Of the pipeline's files, only
-params.yaml is read; nothing is written but --output.
+params.yaml is read; nothing is written but --output (and --save-latents).
 """
 
 from __future__ import annotations
