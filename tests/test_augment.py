@@ -54,3 +54,17 @@ def test_the_shape_is_kept_for_dense_and_conv_inputs():
 def test_non_square_images_are_refused():
     with pytest.raises(ValueError, match="square"):
         random_affine(np.zeros((3, 10), np.float32), np.random.default_rng(0), AugmentParams())
+
+
+@pytest.mark.parametrize("shape", [(6, 12, 12), (6, 144), (6, 12, 12, 1)])
+def test_images_on_a_jax_device_are_distorted_there_alike(shape):
+    """The same draws give the same images with jax.numpy (compiled) as with NumPy, to
+    float32 rounding, in the shape given, and the result stays a JAX array."""
+    jnp = pytest.importorskip("jax.numpy")
+    images = digits().reshape(shape)
+    spec = AugmentParams(rotation=30, shift=0.2, zoom=0.3)
+    expected = random_affine(images, np.random.default_rng(4), spec)
+    out = random_affine(jnp.asarray(images), np.random.default_rng(4), spec, xp=jnp)
+    assert isinstance(out, jnp.ndarray) and out.shape == shape and out.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(out), expected, atol=1e-5)
+    assert not np.allclose(expected, images)

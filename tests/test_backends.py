@@ -169,6 +169,7 @@ def test_the_fast_layers_run_on_jax_without_importing_tensorflow():
 TOGETHER_SCRIPT = """
 import json
 import numpy as np
+from aeclust.config import AugmentParams
 from aeclust.models import build_autoencoder, model_inputs
 from aeclust.training import make_deterministic, train_autoencoder, train_autoencoders_together
 from test_models import DENSE
@@ -184,8 +185,13 @@ def fresh(seed):
 
 
 out = []
-# Two chunks with a last batch of 10; then batches larger than the sample (no full batch).
-for settings in (dict(epochs=12, batch_size=20), dict(epochs=2, batch_size=64)):
+# Two chunks with a last batch of 10; batches larger than the sample (no full batch);
+# each epoch on distorted copies.
+for settings in (
+    dict(epochs=12, batch_size=20),
+    dict(epochs=2, batch_size=64),
+    dict(epochs=3, batch_size=20, augment=AugmentParams(rotation=10, shift=0.1)),
+):
     settings["learning_rate"] = 0.005
     case = {"alone": [], "together": []}
     for x, seed in zip(inputs, seeds):
@@ -205,14 +211,14 @@ print(json.dumps(out))
 def test_autoencoders_trained_together_train_as_each_alone():
     """Three seeds in one vmapped program against `train_autoencoder` per seed: the same
     losses per epoch and the same weights, to float32 rounding, each seed its own; also
-    with a batch size larger than the sample."""
+    with a batch size larger than the sample, and on distorted copies."""
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.path.dirname(__file__)}
     result = subprocess.run(
         [sys.executable, "-c", TOGETHER_SCRIPT], env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-4000:]
     cases = json.loads(result.stdout.strip().splitlines()[-1])
-    for case, epochs in zip(cases, (12, 2), strict=True):
+    for case, epochs in zip(cases, (12, 2, 3), strict=True):
         for (alone_losses, alone_weights), (losses, weights) in zip(
             case["alone"], case["together"], strict=True
         ):

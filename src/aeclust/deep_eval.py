@@ -180,11 +180,6 @@ def train_and_encode_together(spec, samples: list, seeds: list[int], name: str) 
     from aeclust.scaling import SCALERS
     from aeclust.training import make_deterministic, train_autoencoders_together
 
-    if spec.augment is not None:
-        raise ParamsError(
-            f"--together: model {name} trains on distorted copies (augment); "
-            f"only models without augment train together"
-        )
     inputs, models = [], []
     for images, seed in zip(samples, seeds, strict=True):
         scaled = SCALERS[spec.scaling](images)
@@ -199,6 +194,7 @@ def train_and_encode_together(spec, samples: list, seeds: list[int], name: str) 
         epochs=spec.epochs,
         batch_size=spec.batch_size,
         seeds=seeds,
+        augment=spec.augment,
         log_every=max(1, spec.epochs // 20),
     )
     seconds = time.perf_counter() - start

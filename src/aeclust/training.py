@@ -392,7 +392,14 @@ def train_autoencoder(
         keras.utils.set_random_seed(chunk_seed(seed, start))
         distort = None
         if augment is not None:
-            distort = functools.partial(random_affine, inputs, augment_rng(seed, start), augment)
+            source, xp = inputs, np
+            if isinstance(runner, JaxBatchRunner):  # distorted on the device, from its copy
+                import jax.numpy as jnp
+
+                source, xp = runner.data, jnp
+            distort = functools.partial(
+                random_affine, source, augment_rng(seed, start), augment, xp=xp
+            )
         if runner is None:  # fit: the chunk in one call, or each epoch on its own copy
             spans = [(start, stop)] if distort is None else [(e, e + 1) for e in range(start, stop)]
             for first, last in spans:
@@ -429,18 +436,19 @@ def train_autoencoders_together(
     epochs: int,
     batch_size: int,
     seeds: list[int],
+    augment: AugmentParams | None = None,
     log_every: int = 0,
 ) -> list[list[float]]:
     """JAX only: train `models[i]` on `inputs[i]` with `seeds[i]`, for every i at once;
     return each model's loss per epoch.
 
     Each model takes the steps `train_autoencoder(models[i], inputs[i], seed=seeds[i], ...)`
-    would (same epoch orders, same `FusedAdam`, no augmentation), but the models, which must
-    share one architecture, train in one program vmapped over them: on a GPU a step of a
-    small network costs about what a step of several does, so 5 seeds train in about the
-    time of one. Equal to training each alone to float32 rounding (tested), not bit for bit:
-    XLA batches the products. `log_every` > 0 logs the losses and the seconds so far every
-    that many epochs.
+    would (same epoch orders, same `FusedAdam`, with `augment` the same distortions, made on
+    the device), but the models, which must share one architecture, train in one program
+    vmapped over them: on a GPU a step of a small network costs about what a step of
+    several does, so 5 seeds train in about the time of one. Equal to training each alone
+    to float32 rounding (tested), not bit for bit: XLA batches the products. `log_every` > 0
+    logs the losses and the seconds so far every that many epochs.
     """
     if keras.backend.backend() != "jax":
         raise ValueError(
@@ -472,8 +480,17 @@ def train_autoencoders_together(
     for start in range(0, epochs, CHUNK_EPOCHS):
         count = min(CHUNK_EPOCHS, epochs - start)
         orders = np.stack([epoch_orders(seed, start, count, n) for seed in seeds], axis=1)
+        distortions = [augment_rng(seed, start) for seed in seeds]
         for order in orders:  # (models, n) per epoch
-            state, loss = together(state, data, jnp.asarray(order))
+            epoch_data = data
+            if augment is not None:
+                epoch_data = jnp.stack(
+                    [
+                        random_affine(data[i], rng, augment, xp=jnp)
+                        for i, rng in enumerate(distortions)
+                    ]
+                )
+            state, loss = together(state, epoch_data, jnp.asarray(order))
             losses.append(loss)
             if log_every and len(losses) % log_every == 0:
                 log.info(
