@@ -134,81 +134,73 @@ def summary(results: list[dict]) -> dict[str, dict[str, dict[str, float | int | 
     return out
 
 
+def _built(spec, images, seed: int):
+    """(untrained autoencoder, model inputs) for `images`, as the pipeline's train stage
+    builds them: scaled, seeded, built."""
+    from aeclust.models import build_autoencoder, model_inputs
+    from aeclust.scaling import SCALERS
+    from aeclust.training import make_deterministic
+
+    scaled = SCALERS[spec.scaling](images)
+    make_deterministic(seed)
+    return build_autoencoder(spec, scaled.shape[1]), model_inputs(scaled, spec)
+
+
+def _settings(spec) -> dict:
+    """The model entry's training settings, as keyword arguments of the training functions."""
+    return {
+        "learning_rate": spec.learning_rate,
+        "epochs": spec.epochs,
+        "batch_size": spec.batch_size,
+        "augment": spec.augment,
+    }
+
+
+def _encoded(autoencoder, inputs, seed: int, name: str, epochs: int, how: str, loss: float):
+    """Encode `inputs` and print the training's line; return (autoencoder, inputs, latents)."""
+    import keras
+
+    from aeclust.encoding import encode
+
+    latents, _, mse = encode(autoencoder, inputs)
+    print(
+        f"seed {seed} {name}: {epochs} epochs in {how} ({keras.backend.backend()}), "
+        f"final loss {loss:.5f}, reconstruction MSE {mse:.5f}",
+        flush=True,
+    )
+    return autoencoder, inputs, latents
+
+
 def train_and_encode(spec, images, seed: int, name: str):
     """Scale `images`, build, train and encode with the model entry `spec`, as the
     pipeline's train and encode stages do. Prints the training's time and losses.
     Returns (autoencoder, model inputs, latents (n, ...))."""
-    import keras
+    from aeclust.training import train_autoencoder
 
-    from aeclust.encoding import encode
-    from aeclust.models import build_autoencoder, model_inputs
-    from aeclust.scaling import SCALERS
-    from aeclust.training import make_deterministic, train_autoencoder
-
-    scaled = SCALERS[spec.scaling](images)
-    inputs = model_inputs(scaled, spec)
-    make_deterministic(seed)
-    autoencoder = build_autoencoder(spec, scaled.shape[1])
+    autoencoder, inputs = _built(spec, images, seed)
     start = time.perf_counter()
-    losses = train_autoencoder(
-        autoencoder,
-        inputs,
-        learning_rate=spec.learning_rate,
-        epochs=spec.epochs,
-        batch_size=spec.batch_size,
-        seed=seed,
-        augment=spec.augment,
-    )
-    latents, _, mse = encode(autoencoder, inputs)
-    print(
-        f"seed {seed} {name}: {spec.epochs} epochs in {time.perf_counter() - start:.0f} s "
-        f"({keras.backend.backend()}), final loss {losses[-1]:.5f}, "
-        f"reconstruction MSE {mse:.5f}",
-        flush=True,
-    )
-    return autoencoder, inputs, latents
+    losses = train_autoencoder(autoencoder, inputs, seed=seed, **_settings(spec))
+    how = f"{time.perf_counter() - start:.0f} s"
+    return _encoded(autoencoder, inputs, seed, name, spec.epochs, how, losses[-1])
 
 
 def train_and_encode_together(spec, samples: list, seeds: list[int], name: str) -> list:
     """`train_and_encode` for every seed at once (JAX: one program vmapped over the seeds'
     models, `aeclust.training.train_autoencoders_together`); `samples[i]` is seed i's
     images. Returns one (autoencoder, model inputs, latents) per seed."""
-    import keras
+    from aeclust.training import train_autoencoders_together
 
-    from aeclust.encoding import encode
-    from aeclust.models import build_autoencoder, model_inputs
-    from aeclust.scaling import SCALERS
-    from aeclust.training import make_deterministic, train_autoencoders_together
-
-    inputs, models = [], []
-    for images, seed in zip(samples, seeds, strict=True):
-        scaled = SCALERS[spec.scaling](images)
-        inputs.append(model_inputs(scaled, spec))
-        make_deterministic(seed)
-        models.append(build_autoencoder(spec, scaled.shape[1]))
+    built = [_built(spec, x, seed) for x, seed in zip(samples, seeds, strict=True)]
+    models, inputs = [model for model, _ in built], [x for _, x in built]
     start = time.perf_counter()
     losses = train_autoencoders_together(
-        models,
-        inputs,
-        learning_rate=spec.learning_rate,
-        epochs=spec.epochs,
-        batch_size=spec.batch_size,
-        seeds=seeds,
-        augment=spec.augment,
-        log_every=max(1, spec.epochs // 20),
+        models, inputs, seeds=seeds, log_every=max(1, spec.epochs // 20), **_settings(spec)
     )
-    seconds = time.perf_counter() - start
-    out = []
-    for model, x, seed, seed_losses in zip(models, inputs, seeds, losses, strict=True):
-        latents, _, mse = encode(model, x)
-        print(
-            f"seed {seed} {name}: {spec.epochs} epochs in {seconds:.0f} s with seeds {seeds} "
-            f"({keras.backend.backend()}), final loss {seed_losses[-1]:.5f}, "
-            f"reconstruction MSE {mse:.5f}",
-            flush=True,
-        )
-        out.append((model, x, latents))
-    return out
+    how = f"{time.perf_counter() - start:.0f} s with seeds {seeds}"
+    return [
+        _encoded(model, x, seed, name, spec.epochs, how, seed_losses[-1])
+        for model, x, seed, seed_losses in zip(models, inputs, seeds, losses, strict=True)
+    ]
 
 
 def latents_path(folder: str, name: str, seed: int) -> str:
