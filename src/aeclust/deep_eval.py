@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> None:
         "--together",
         action="store_true",
         help="JAX: train each model for every seed at once, one program vmapped over the seeds "
-        "(a GPU runs 5 small networks' steps in about the time of one)",
+        "(on a GPU, several small networks' steps cost little more than one's)",
     )
     parser.add_argument(
         "--save-latents",
