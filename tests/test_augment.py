@@ -56,15 +56,26 @@ def test_non_square_images_are_refused():
         random_affine(np.zeros((3, 10), np.float32), np.random.default_rng(0), AugmentParams())
 
 
+@pytest.mark.parametrize("module", ["jax.numpy", "tensorflow.experimental.numpy"])
 @pytest.mark.parametrize("shape", [(6, 12, 12), (6, 144), (6, 12, 12, 1)])
-def test_images_on_a_jax_device_are_distorted_there_alike(shape):
-    """The same draws give the same images with jax.numpy (compiled) as with NumPy, to
-    float32 rounding, in the shape given, and the result stays a JAX array."""
-    jnp = pytest.importorskip("jax.numpy")
+def test_a_backends_own_arrays_are_distorted_alike_compiled(module, shape):
+    """The same draws give the same images with jax.numpy or TensorFlow's NumPy API
+    (compiled by XLA) as with NumPy, to float32 rounding, in the shape given, as an array
+    of that backend."""
+    xp = pytest.importorskip(module)
     images = digits().reshape(shape)
     spec = AugmentParams(rotation=30, shift=0.2, zoom=0.3)
     expected = random_affine(images, np.random.default_rng(4), spec)
-    out = random_affine(jnp.asarray(images), np.random.default_rng(4), spec, xp=jnp)
-    assert isinstance(out, jnp.ndarray) and out.shape == shape and out.dtype == jnp.float32
+    out = random_affine(xp.asarray(images), np.random.default_rng(4), spec, xp=xp)
+    assert type(out) is type(xp.asarray(images))
+    assert tuple(out.shape) == shape and out.dtype == xp.float32
     np.testing.assert_allclose(np.asarray(out), expected, atol=1e-5)
     assert not np.allclose(expected, images)
+
+
+def test_an_array_module_without_a_compiled_version_is_refused():
+    import types
+
+    other = types.SimpleNamespace(__name__="cupy", asarray=np.asarray)
+    with pytest.raises(ValueError, match="no compiled version for the array module cupy"):
+        random_affine(digits(), np.random.default_rng(0), AugmentParams(), xp=other)

@@ -217,7 +217,7 @@ class BatchRunner:
         replaces the inputs for this call (same shape: an augmented copy)."""
         import tensorflow as tf
 
-        data = self.data if inputs is None else tf.constant(inputs)
+        data = self.data if inputs is None else tf.convert_to_tensor(inputs)
         self.model.reset_metrics()
         self.run(data, np.asarray(order, dtype=np.int32), extra)
         return float(self.model.get_metrics_result()["loss"])
@@ -393,10 +393,14 @@ def train_autoencoder(
         distort = None
         if augment is not None:
             source, xp = inputs, np
-            if isinstance(runner, JaxBatchRunner):  # distorted on the device, from its copy
+            if isinstance(runner, JaxBatchRunner):  # distorted by the backend, compiled
                 import jax.numpy as jnp
 
                 source, xp = runner.data, jnp
+            elif isinstance(runner, BatchRunner):
+                import tensorflow.experimental.numpy as tnp
+
+                source, xp = runner.data, tnp
             distort = functools.partial(
                 random_affine, source, augment_rng(seed, start), augment, xp=xp
             )
