@@ -131,6 +131,10 @@ def test_latents_of_another_sample_size_are_one_clear_error(tmp_path):
     [
         (["--from-latents", "x", "--methods", "kmeans,dec"], r"--from-latents with --methods dec"),
         (["--from-latents", "x", "--methods", "kmeans", "--together"], r"--together with --from"),
+        (
+            ["--from-latents", "x", "--methods", "kmeans", "--save-latents", "y"],
+            r"--save-latents with --from-latents: there is nothing to train",
+        ),
     ],
 )
 def test_latents_and_training_options_that_conflict_are_one_clear_error(args, message):

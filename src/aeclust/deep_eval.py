@@ -395,8 +395,9 @@ def main(argv: list[str] | None = None) -> None:
             "--from-latents with --methods dec: dec trains the autoencoder "
             "further; with stored latents, use kmeans and manifold"
         )
-    if args.together and args.from_latents:
-        raise ParamsError("--together with --from-latents: there is nothing to train")
+    if args.from_latents and (args.together or args.save_latents):
+        option = "--together" if args.together else "--save-latents"
+        raise ParamsError(f"{option} with --from-latents: there is nothing to train")
     if "manifold" in methods and not umap_available():
         print("umap-learn is not installed: the manifold method is skipped", flush=True)
         methods.remove("manifold")

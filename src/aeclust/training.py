@@ -188,9 +188,11 @@ class BatchRunner:
         targets: Callable = _own_inputs,
     ) -> None:
         import tensorflow as tf
+        import tensorflow.experimental.numpy as tnp
 
         self.model = model
         self.data = tf.constant(inputs)
+        self.xp = tnp  # the array module of `data` (compiled distortions: aeclust.augment)
         if not model.optimizer.built:  # its variables cannot be created inside the loop
             model.optimizer.build(model.trainable_variables)
 
@@ -311,6 +313,7 @@ class JaxBatchRunner:
         self.model, self.targets, self.batch_size = model, targets, batch_size
         self.scan = jax.default_backend() != "cpu" if scan is None else scan
         self.data = jnp.asarray(inputs)
+        self.xp = jnp  # the array module of `data`
         self.built = False
         self.step, self.run = _jax_steps(model, batch_size, targets)
         self.step, self.run = jax.jit(self.step), jax.jit(self.run)
@@ -392,15 +395,8 @@ def train_autoencoder(
         keras.utils.set_random_seed(chunk_seed(seed, start))
         distort = None
         if augment is not None:
-            source, xp = inputs, np
-            if isinstance(runner, JaxBatchRunner):  # distorted by the backend, compiled
-                import jax.numpy as jnp
-
-                source, xp = runner.data, jnp
-            elif isinstance(runner, BatchRunner):
-                import tensorflow.experimental.numpy as tnp
-
-                source, xp = runner.data, tnp
+            # Runners hold the inputs on the backend, which distorts them there, compiled.
+            source, xp = (inputs, np) if runner is None else (runner.data, runner.xp)
             distort = functools.partial(
                 random_affine, source, augment_rng(seed, start), augment, xp=xp
             )
