@@ -108,9 +108,21 @@ def test_refinement_lowers_its_loss_and_moves_only_some_assignments(reconstructi
     spec = DecParams(
         **{**SPEC.__dict__, "tol": 0.0, "max_iter": 60, "reconstruction": reconstruction}
     )
-    result = refine(trained_autoencoder(points), points, spec, 4, seed=3)
+    updates = []
+    result = refine(
+        trained_autoencoder(points),
+        points,
+        spec,
+        4,
+        seed=3,
+        on_update=lambda iteration, ids: updates.append((iteration, ids.copy())),
+    )
     assert result.iterations == 60 and not result.converged  # tol 0: runs to max_iter
     assert len(result.history) == 7
+    # one call per target update, the last with the result's assignments
+    assert [i for i, _ in updates] == [h["iteration"] for h in result.history]
+    np.testing.assert_array_equal(updates[-1][1], result.cluster_ids)
+    assert any((ids != updates[0][1]).any() for _, ids in updates[1:])
     for update in result.history[:-1]:
         # The interval's training lowers the loss towards that interval's target.
         assert update["loss_after"] < update["loss"]

@@ -72,9 +72,20 @@ def test_a_tiny_run_writes_every_seed_model_and_method(tmp_path, capsys):
     assert [(r["seed"], r["method"]) for r in result["runs"]] == [
         (1, "kmeans"), (1, "dec"), (2, "kmeans"), (2, "dec"),
     ]  # fmt: skip
-    assert result["runs"][1]["iterations"] <= 4
+    dec_runs = [result["runs"][1], result["runs"][3]]
+    assert dec_runs[0]["iterations"] <= 4
     assert set(result["summary"]) == {"ffn+kmeans", "ffn+dec"}
-    assert "ffn+dec: ACC" in capsys.readouterr().out
+    for run in dec_runs:  # scored at every target update, the last as the run itself
+        assert run["trajectory"][0]["iteration"] == 0
+        assert run["trajectory"][-1]["iteration"] == run["iterations"]
+        assert run["trajectory"][-1]["acc"] == run["acc"]
+    first = {p["iteration"]: p["acc"] for p in dec_runs[0]["trajectory"]}
+    second = {p["iteration"]: p["acc"] for p in dec_runs[1]["trajectory"]}
+    start = result["dec_trajectories"]["ffn+dec"][0]
+    assert (start["iteration"], start["n"]) == (0, 2)
+    assert start["acc"] == round((first[0] + second[0]) / 2, 4)
+    out = capsys.readouterr().out
+    assert "ffn+dec: ACC" in out and "ffn+dec, mean ACC after each number of batches: 0: " in out
 
 
 def test_more_clusterers_score_the_same_embedding(tmp_path):

@@ -136,12 +136,15 @@ def refine(
     n_clusters: int,
     seed: int,
     augment: AugmentParams | None = None,
+    on_update: Callable[[int, np.ndarray], None] | None = None,
 ) -> Refinement:
     """DEC/IDEC on `inputs` (n, ...) in the autoencoder's input shape and scaling.
 
     Trains the autoencoder's encoder (and, with spec.reconstruction, decoder) in place.
     With `augment`, each batch is a fresh distorted copy of its rows (DEC-DA); the target
     distribution and the assignments always come from the undistorted inputs.
+    `on_update(iteration, cluster_ids)`, if given, gets the assignments (n,) at every
+    target update, one call per `history` entry; the last call's are the result's.
     Deterministic for a given seed on a given machine and backend."""
     make_deterministic(seed)
     model = build_dec(autoencoder, n_clusters, spec.reconstruction)
@@ -187,6 +190,8 @@ def refine(
         cluster_ids = q.argmax(axis=1).astype(np.int64)
         changed = float(np.mean(cluster_ids != previous))
         previous = cluster_ids
+        if on_update is not None:
+            on_update(iteration, cluster_ids)
         entry = {
             "iteration": iteration,
             "changed": changed,

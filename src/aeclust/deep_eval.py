@@ -5,6 +5,9 @@ with the study's KMeans, N2D's manifold method (UMAP + Gaussian mixture) and DEC
 with the settings of params.yaml (`kmeans`, `methods`), and score each against the labels.
 Prints one line per seed, model and method, then the mean ± std over seeds, and writes
 everything to --output (JSON) after every result, so that a run cut short keeps its numbers.
+A DEC/IDEC run is also scored at every target update (its `trajectory`; the means over
+seeds after each number of batches are printed and kept as `dec_trajectories`), which
+shows how many batches `methods.dec.max_iter` needs.
 
     python -m aeclust.deep_eval --source idx:/data/mnist --n-samples all --models dae \\
         --epochs 200 --seeds 1,2,3,4,5 --output deep_eval.json
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -132,6 +136,39 @@ def summary(results: list[dict]) -> dict[str, dict[str, dict[str, float | int | 
                 "std": None if std is None else round(std, 4),
             }
     return out
+
+
+def dec_trajectories(results: list[dict]) -> dict[str, list[dict[str, float | int]]]:
+    """{"<model>+dec": [{"iteration", "n", "acc", "nmi"}, ...]}: the mean scores over seeds
+    after each number of refinement batches (n: the seeds still refining then), to see
+    where DEC/IDEC stops gaining (`methods.dec.max_iter`)."""
+    by_batches: dict[str, dict[int, list[dict]]] = {}
+    for row in results:
+        for point in row.get("trajectory", ()):
+            run = by_batches.setdefault(f"{row['model']}+{row['method']}", {})
+            run.setdefault(point["iteration"], []).append(point)
+    return {
+        run: [
+            {
+                "iteration": iteration,
+                "n": len(points),
+                **{s: round(sum(p[s] for p in points) / len(points), 4) for s in ("acc", "nmi")},
+            }
+            for iteration, points in sorted(iterations.items())
+        ]
+        for run, iterations in by_batches.items()
+    }
+
+
+def _score_update(trajectory: list[dict], digit_labels, iteration: int, cluster_ids) -> None:
+    """`refine`'s on_update: append the assignments' ACC and NMI to `trajectory`."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from aeclust.matching import clustering_accuracy
+
+    acc = clustering_accuracy(cluster_ids, digit_labels)
+    nmi = float(normalized_mutual_info_score(digit_labels, cluster_ids))
+    trajectory.append({"iteration": iteration, "acc": acc, "nmi": nmi})
 
 
 def _built(spec, images, seed: int):
@@ -293,10 +330,17 @@ def evaluate_seed(
         if "dec" in methods:  # last: it trains the autoencoder further, in place
             from aeclust.dec import refine
 
+            trajectory: list[dict] = []  # the scores at every target update
             start = time.perf_counter()
             augment = spec.augment if params.methods.dec.augment else None
             result = refine(
-                autoencoder, inputs, params.methods.dec, params.methods.n_clusters, seed, augment
+                autoencoder,
+                inputs,
+                params.methods.dec,
+                params.methods.n_clusters,
+                seed,
+                augment,
+                on_update=functools.partial(_score_update, trajectory, digit_labels),
             )
             record(
                 name,
@@ -307,6 +351,7 @@ def evaluate_seed(
                 time.perf_counter() - start,
                 iterations=result.iterations,
                 converged=result.converged,
+                trajectory=trajectory,
             )
     return rows
 
@@ -485,6 +530,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{run}: ACC {acc['mean']:.4f} ± {acc['std'] or 0:.4f}  "
             f"NMI {nmi['mean']:.4f} ± {nmi['std'] or 0:.4f}  (n={acc['n']})"
         )
+    for run, points in dec_trajectories(results).items():
+        steps = ", ".join(f"{p['iteration']}: {p['acc']:.4f}" for p in points)
+        print(f"{run}, mean ACC after each number of batches: {steps}")
 
 
 def _write(path: str, params: Params, results: list[dict]) -> None:
@@ -503,6 +551,7 @@ def _write(path: str, params: Params, results: list[dict]) -> None:
             "backend": keras.backend.backend(),
             "runs": results,
             "summary": summary(results),
+            "dec_trajectories": dec_trajectories(results),
         },
     )
 
