@@ -26,8 +26,10 @@ import keras
 import numpy as np
 from keras import ops
 from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
 
 from aeclust.augment import random_affine
+from aeclust.clustering import SPREAD_BELOW
 from aeclust.config import AugmentParams, DecParams
 from aeclust.encoding import predict
 from aeclust.training import FusedAdam, batch_runner, make_deterministic
@@ -160,7 +162,10 @@ def refine(
 
     latents = np.asarray(predict(encoder, inputs, PREDICT_BATCH))
     flat = latents.reshape(len(latents), -1).astype(np.float64)
-    kmeans = KMeans(n_clusters=n_clusters, n_init=spec.n_init, random_state=seed).fit(flat)
+    # Below SPREAD_BELOW rows KMeans' OpenMP threads wait on each other more than they work:
+    # on one core its 20 restarts on the cnn's 3000 x 196 latents take 0.9 s, not 1.9 s.
+    with threadpool_limits(limits=1 if len(flat) < SPREAD_BELOW else None, user_api="openmp"):
+        kmeans = KMeans(n_clusters=n_clusters, n_init=spec.n_init, random_state=seed).fit(flat)
     model.get_layer("clustering").set_weights([kmeans.cluster_centers_.astype(np.float32)])
     initial_ids = kmeans.labels_.astype(np.int64)
 
