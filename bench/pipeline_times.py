@@ -1,5 +1,7 @@
-"""Time the pipeline as a user runs it: a full `dvc repro` from a clean state, a no-op
-`dvc repro`, and each stage on its own; peak memory of each stage.
+"""Time the pipeline as a user runs it: a full `dvc repro` from a clean state (and each
+stage's share of it), a no-op `dvc repro`, and each stage on its own; peak memory of each
+stage. The host's speed is measured before and after (a fixed matrix product's GFLOP/s):
+these machines are shared, and the same run varies by 1.5x from hour to hour.
 
 Runs in a temporary copy of the project (a new git + DVC repository), so the project's
 own outputs are untouched. Prints figures; asserts nothing (see README, "Speed").
@@ -14,8 +16,10 @@ own outputs are untouched. Prints figures; asserts nothing (see README, "Speed")
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -39,6 +43,51 @@ def sh(cmd: list[str], cwd: Path) -> tuple[float, str]:
     if result.returncode:
         sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
     return seconds, result.stdout + result.stderr
+
+
+def host_gflops(repeats: int = 20) -> float:
+    """GFLOP/s of the cnn's largest product, (300 x 5760) @ (5760 x 196) in float32 with
+    NumPy's BLAS, fastest of `repeats`: how fast this machine runs at the moment."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((300, 5760), dtype=np.float32)
+    b = rng.standard_normal((5760, 196), dtype=np.float32)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * 300 * 5760 * 196 / best / 1e9
+
+
+def timed_repro(cwd: Path) -> tuple[float, dict[str, float]]:
+    """Wall seconds of `dvc repro` and of each stage it ran: from DVC's "Running stage"
+    line to the next one (or the end), so each stage's share holds its DVC bookkeeping
+    (hashing its outputs, the lock file) as a user waits for it."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(BIN / "dvc"), "repro"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    starts: list[tuple[str, float]] = []
+    lines = []
+    for line in proc.stdout:  # DVC's logger flushes every line: stamped as it comes
+        lines.append(line)
+        found = re.match(r"Running stage '(.+)':", line)
+        if found:
+            starts.append((found.group(1), time.perf_counter()))
+    proc.wait()
+    end = time.perf_counter()
+    if proc.returncode:
+        sys.exit(f"dvc repro failed:\n{''.join(lines)}")
+    ends = [t for _, t in starts[1:]] + [end]
+    return end - start, {name: stop - t for (name, t), stop in zip(starts, ends, strict=True)}
 
 
 def timed_stage(cmd: list[str], cwd: Path) -> tuple[float, float]:
@@ -127,8 +176,15 @@ def main() -> None:
         f"params: n_samples={params['data']['n_samples']} source={params['data']['source']} "
         + " ".join(f"{m}.epochs={s['epochs']}" for m, s in params["models"].items())
     )
-    full, log = sh([str(BIN / "dvc"), "repro"], project)
+    print(f"host speed before: {host_gflops():.0f} GFLOP/s (bench/pipeline_times.host_gflops)")
+    full, within = timed_repro(project)
     print(f"full dvc repro (clean):     {full:8.1f} s")
+    print(
+        "  its stages, slowest first: "
+        + ", ".join(
+            f"{name} {seconds:.1f}" for name, seconds in sorted(within.items(), key=lambda x: -x[1])
+        )
+    )
     noop, _ = sh([str(BIN / "dvc"), "repro"], project)
     print(f"no-op dvc repro:            {noop:8.1f} s")
 
@@ -154,6 +210,7 @@ def main() -> None:
                 f"  {stage:18s} {min(seconds):8.2f} s fastest, {statistics.median(seconds):.2f} s "
                 f"median of {args.repeat}  {peak:8.0f} MB"
             )
+    print(f"host speed after: {host_gflops():.0f} GFLOP/s")
     if args.keep:
         print(f"project kept in {project}")
     else:
