@@ -35,10 +35,14 @@ FILES = ["dvc.yaml", "params.yaml", "stages", "src", "data/raw", ".dvcignore", "
 BIN = Path(sys.executable).parent
 
 
+def venv_env(**extra: str) -> dict[str, str]:
+    """This environment with the virtual environment's bin first on PATH (dvc, python)."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **extra}
+
+
 def sh(cmd: list[str], cwd: Path) -> tuple[float, str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     start = time.perf_counter()
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=cwd, env=venv_env(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode:
         sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
@@ -65,12 +69,11 @@ def timed_repro(cwd: Path) -> tuple[float, dict[str, float]]:
     """Wall seconds of `dvc repro` and of each stage it ran: from DVC's "Running stage"
     line to the next one (or the end), so each stage's share holds its DVC bookkeeping
     (hashing its outputs, the lock file) as a user waits for it."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     start = time.perf_counter()
     proc = subprocess.Popen(
         [str(BIN / "dvc"), "repro"],
         cwd=cwd,
-        env=env,
+        env=venv_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -93,10 +96,14 @@ def timed_repro(cwd: Path) -> tuple[float, dict[str, float]]:
 def timed_stage(cmd: list[str], cwd: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one stage command, run directly (with the
     `PYTHONPATH=src` of dvc.yaml's commands)."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": "src"}
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, shell=False, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd,
+        shell=False,
+        cwd=cwd,
+        env=venv_env(PYTHONPATH="src"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start

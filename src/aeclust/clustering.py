@@ -38,6 +38,15 @@ def kmeans(features: np.ndarray, spec: KMeansParams, seed: int) -> tuple[np.ndar
     return cluster_ids.astype(np.int64), float(model.inertia_)
 
 
+def label_scores(cluster_ids: np.ndarray, digit_labels: np.ndarray) -> dict[str, float]:
+    """ACC, NMI and ARI of the clusters against the labels."""
+    return {
+        "acc": clustering_accuracy(cluster_ids, digit_labels),
+        "nmi": float(normalized_mutual_info_score(digit_labels, cluster_ids)),
+        "ari": float(adjusted_rand_score(digit_labels, cluster_ids)),
+    }
+
+
 def scores(
     features: np.ndarray,
     cluster_ids: np.ndarray,
@@ -58,9 +67,7 @@ def scores(
             )
         )
     return {
-        "acc": clustering_accuracy(cluster_ids, digit_labels),
-        "nmi": float(normalized_mutual_info_score(digit_labels, cluster_ids)),
-        "ari": float(adjusted_rand_score(digit_labels, cluster_ids)),
+        **label_scores(cluster_ids, digit_labels),
         "silhouette": silhouette,
         "inertia": inertia,
     }

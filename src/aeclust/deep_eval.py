@@ -63,6 +63,7 @@ EXTRA_MODELS: dict[str, dict[str, Any]] = {
     "dae_da": {**_DAE, "epochs": 500, "augment": {"rotation": 10, "shift": 0.1}},
 }
 METHOD_NAMES = ("kmeans", "manifold", "dec")
+SCORE_NAMES = ("acc", "nmi", "ari")  # against the labels (aeclust.clustering.label_scores)
 
 
 def configure(
@@ -127,7 +128,7 @@ def summary(results: list[dict]) -> dict[str, dict[str, dict[str, float | int | 
     out: dict[str, dict[str, dict[str, float | int | None]]] = {}
     for run, rows in grouped.items():
         out[run] = {}
-        for score in ("acc", "nmi", "ari"):
+        for score in SCORE_NAMES:
             stats = score_stats([r[score] for r in rows])
             std = stats["std"]
             out[run][score] = {
@@ -139,8 +140,8 @@ def summary(results: list[dict]) -> dict[str, dict[str, dict[str, float | int | 
 
 
 def dec_trajectories(results: list[dict]) -> dict[str, list[dict[str, float | int]]]:
-    """{"<model>+dec": [{"iteration", "n", "acc", "nmi"}, ...]}: the mean scores over seeds
-    after each number of refinement batches (n: the seeds still refining then), to see
+    """{"<model>+dec": [{"iteration", "n", "acc", "nmi", "ari"}, ...]}: the mean scores over
+    seeds after each number of refinement batches (n: the seeds still refining then), to see
     where DEC/IDEC stops gaining (`methods.dec.max_iter`)."""
     by_batches: dict[str, dict[int, list[dict]]] = {}
     for row in results:
@@ -152,7 +153,7 @@ def dec_trajectories(results: list[dict]) -> dict[str, list[dict[str, float | in
             {
                 "iteration": iteration,
                 "n": len(points),
-                **{s: round(sum(p[s] for p in points) / len(points), 4) for s in ("acc", "nmi")},
+                **{s: round(sum(p[s] for p in points) / len(points), 4) for s in SCORE_NAMES},
             }
             for iteration, points in sorted(iterations.items())
         ]
@@ -161,14 +162,10 @@ def dec_trajectories(results: list[dict]) -> dict[str, list[dict[str, float | in
 
 
 def _score_update(trajectory: list[dict], digit_labels, iteration: int, cluster_ids) -> None:
-    """`refine`'s on_update: append the assignments' ACC and NMI to `trajectory`."""
-    from sklearn.metrics import normalized_mutual_info_score
+    """`refine`'s on_update: append the assignments' ACC, NMI and ARI to `trajectory`."""
+    from aeclust.clustering import label_scores
 
-    from aeclust.matching import clustering_accuracy
-
-    acc = clustering_accuracy(cluster_ids, digit_labels)
-    nmi = float(normalized_mutual_info_score(digit_labels, cluster_ids))
-    trajectory.append({"iteration": iteration, "acc": acc, "nmi": nmi})
+    trajectory.append({"iteration": iteration, **label_scores(cluster_ids, digit_labels)})
 
 
 def _built(spec, images, seed: int):
