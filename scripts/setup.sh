@@ -13,6 +13,9 @@ stamp="$root/.venv/.aeclust-installed"
 if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
   "$root/.venv/bin/python" -m pip install --quiet --upgrade pip
   "$root/.venv/bin/python" -m pip install --quiet -e "$root[dev]"
+  # Compile umap-learn's numba code now, once, rather than in the first dvc repro.
+  (cd "$root" && "$root/.venv/bin/python" scripts/warm_up.py params.yaml) \
+    || echo "setup: warning: warm-up failed; the first manifold stage compiles instead" >&2
   touch "$stamp"
 fi
 # shellcheck disable=SC1091

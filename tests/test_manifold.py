@@ -1,16 +1,21 @@
 """N2D's manifold clustering on tiny data: UMAP, then a mixture or KMeans."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from aeclust.config import ManifoldParams
 from aeclust.manifold import cluster_embedding, embed, manifold_clusters
 from aeclust.matching import clustering_accuracy
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SPEC = ManifoldParams(
     enabled=True, n_components=3, n_neighbors=10, min_dist=0.0, metric="euclidean", clusterer="gmm"
@@ -173,3 +178,86 @@ def test_umaps_compiled_functions_are_kept_for_the_next_process(tmp_path):
     assert result.returncode == 0, result.stderr
     cached = {path.name.split(".")[0] for path in tmp_path.rglob("*.nbi")}
     assert {"umap_", "layouts"} <= cached, sorted(cached)
+
+
+# What a process compiled rather than loaded from numba's cache: the misses of every
+# cached dispatcher of umap-learn, pynndescent and aeclust (a JSON count), after a
+# manifold fit shaped as the default stage's (float32 latents of another size and width).
+COMPILED_AFTER_A_FIT = (
+    "import json, sys\n"
+    "import numpy as np\n"
+    "from numba.core.caching import NullCache\n"
+    "from numba.core.registry import CPUDispatcher\n"
+    "from aeclust.config import load_params\n"
+    "from aeclust.manifold import manifold_clusters\n"
+    "params = load_params(sys.argv[1])\n"
+    "latents = np.random.default_rng(5).normal(size=(700, 100)).astype(np.float32)\n"
+    "manifold_clusters(latents, params.methods.manifold, params.methods.n_clusters, 1)\n"
+    "hits = misses = 0\n"
+    "for name, module in list(sys.modules.items()):\n"
+    "    if module is None or name.partition('.')[0] not in ('umap', 'pynndescent', 'aeclust'):\n"
+    "        continue\n"
+    "    for f in list(vars(module).values()):\n"
+    "        if isinstance(f, CPUDispatcher) and not isinstance(f._cache, NullCache):\n"
+    "            hits += sum(f.stats.cache_hits.values())\n"
+    "            misses += sum(f.stats.cache_misses.values())\n"
+    "print(json.dumps({'hits': hits, 'misses': misses}))\n"
+)
+
+
+def compiled_after_a_fit(cache: Path, params: Path) -> dict[str, int]:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    result = subprocess.run(
+        [sys.executable, "-c", COMPILED_AFTER_A_FIT, str(params)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_warm_up_leaves_nothing_for_the_first_manifold_stage_to_compile(tmp_path):
+    params = ROOT / "params.yaml"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "warm")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "warm_up.py"), str(params)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("warm-up: manifold's compiled code cached")
+    warm = compiled_after_a_fit(tmp_path / "warm", params)
+    # What every process compiles, even after a fit of its own has filled the cache: the
+    # few functions umap compiles as it imports, before caching is asked for.
+    again = compiled_after_a_fit(tmp_path / "warm", params)
+    # (Had the warm-up missed some, this first fit would compile them: more misses than
+    # the second one, which loads what the first stored.)
+    assert warm == again and warm["hits"] > 10 * warm["misses"]
+
+
+@pytest.mark.parametrize(
+    "params_text, expected",
+    [
+        ("seed: [1]\n", "warm-up: skipped: params.yaml"),  # one line, and setup goes on
+        (None, ""),  # methods.manifold.enabled: false: nothing to compile
+    ],
+)
+def test_the_warm_up_skips_what_it_need_not_or_cannot_do(tmp_path, params_text, expected):
+    params = tmp_path / "params.yaml"
+    if params_text is None:
+        raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+        raw["methods"]["manifold"]["enabled"] = False
+        params_text = yaml.safe_dump(raw)
+    params.write_text(params_text)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "warm_up.py"), str(params)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith(expected) and result.stderr.count("\n") <= 1
+    assert not list((tmp_path / "cache").rglob("*.nbi"))

@@ -172,3 +172,21 @@ def manifold_clusters(
         embedding, spec.clusterer, n_clusters, seed, spec.n_init
     )
     return cluster_ids, embedding, inertia
+
+
+# Rows of `warm_up`'s sample: below UMAP's 4096, where it takes the all-pairs path that the
+# pipeline's default 3000 images take (larger samples run pynndescent, whose compilations
+# are a small part of their fit).
+WARM_UP_ROWS = 300
+
+
+def warm_up(spec: ManifoldParams, n_clusters: int, seed: int) -> None:
+    """Compile what `manifold_clusters` runs for `spec` (umap-learn's and pynndescent's
+    numba functions, `aeclust.pairwise`) and leave it in numba's cache, on a random sample
+    of WARM_UP_ROWS rows in the stage's dtype: the first manifold stage after an install
+    then loads that code (~1 s here) instead of compiling it (~20 s, 2 cores).
+    `scripts/setup.sh` runs it once per install (`scripts/warm_up.py`)."""
+    umap_class()
+    rows = max(WARM_UP_ROWS, 2 * spec.n_neighbors)
+    sample = np.random.default_rng(seed).standard_normal((rows, 16)).astype(np.float32)
+    manifold_clusters(sample, spec, n_clusters, seed)
