@@ -20,6 +20,7 @@ from aeclust.training import (  # noqa: E402
     LiveLogger,
     Progress,
     augment_rng,
+    chunk_seed,
     epoch_orders,
     make_deterministic,
     train_autoencoder,
@@ -246,3 +247,43 @@ def test_epoch_orders_depend_on_seed_and_chunk_alone():
     np.testing.assert_array_equal(np.stack(first), np.stack(epoch_orders(1, 10, 3, 50)))
     assert not np.array_equal(first[0], epoch_orders(1, 20, 1, 50)[0])
     assert not np.array_equal(first[0], epoch_orders(2, 10, 1, 50)[0])
+
+
+@pytest.mark.parametrize("spec", [DENSE, CONV], ids=["ffn", "cnn"])
+def test_the_runners_training_draws_nothing_from_the_backends_random_state(spec):
+    # Epoch orders and distortions come from NumPy generators of (seed, chunk) alone, so the
+    # runners need no reseeding at each chunk (which on TensorFlow clears its kernel cache).
+    x = model_inputs(images(), spec)
+    kwargs = dict(learning_rate=spec.learning_rate, epochs=2 * CHUNK_EPOCHS, batch_size=20, seed=3)
+    runs = []
+    for disturb in (None, 12345):
+        make_deterministic(3)
+        model = build_autoencoder(spec, 28)  # the same initial weights
+        if disturb is not None:
+            keras.utils.set_random_seed(disturb)
+        losses = train_autoencoder(model, x, **kwargs)
+        runs.append((losses, model.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("with_runner", [True, False], ids=["runner", "fit"])
+def test_only_fit_reseeds_the_backend_at_each_chunk(monkeypatch, with_runner):
+    import aeclust.training
+
+    seeds = []
+    monkeypatch.setattr(aeclust.training.keras.utils, "set_random_seed", seeds.append)
+    if not with_runner:  # as on torch, where there is no runner: Keras' fit shuffles
+        monkeypatch.setattr(aeclust.training, "batch_runner", lambda *args, **kwargs: None)
+    model = build_autoencoder(DENSE, 28)
+    train_autoencoder(
+        model,
+        model_inputs(images(), DENSE),
+        learning_rate=0.01,
+        epochs=2 * CHUNK_EPOCHS + 1,
+        batch_size=20,
+        seed=3,
+    )
+    chunks = [chunk_seed(3, start) for start in (0, CHUNK_EPOCHS, 2 * CHUNK_EPOCHS)]
+    assert seeds == ([] if with_runner else chunks)
