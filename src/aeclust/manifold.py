@@ -186,7 +186,6 @@ def warm_up(spec: ManifoldParams, n_clusters: int, seed: int) -> None:
     of WARM_UP_ROWS rows in the stage's dtype: the first manifold stage after an install
     then loads that code (~1 s here) instead of compiling it (~20 s, 2 cores).
     `scripts/setup.sh` runs it once per install (`scripts/warm_up.py`)."""
-    umap_class()
     rows = max(WARM_UP_ROWS, 2 * spec.n_neighbors)
     sample = np.random.default_rng(seed).standard_normal((rows, 16)).astype(np.float32)
     manifold_clusters(sample, spec, n_clusters, seed)

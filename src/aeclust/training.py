@@ -391,12 +391,6 @@ def train_autoencoder(
     losses: list[float] = []
     for start in range(first_epoch, epochs, CHUNK_EPOCHS):
         stop = min(start + CHUNK_EPOCHS, epochs)
-        if runner is None:
-            # fit shuffles with the backend's random state. The runners take their orders
-            # from `epoch_orders` and draw nothing from it: reseeding it there would only
-            # cost TensorFlow's kernel cache (`tf.random.set_seed` clears it), ~0.1 s
-            # (ffn) to ~0.2 s (cnn) at each chunk's first call, 2 cores.
-            keras.utils.set_random_seed(chunk_seed(seed, start))
         distort = None
         if augment is not None:
             # Runners hold the inputs on the backend, which distorts them there, compiled.
@@ -405,6 +399,11 @@ def train_autoencoder(
                 random_affine, source, augment_rng(seed, start), augment, xp=xp
             )
         if runner is None:  # fit: the chunk in one call, or each epoch on its own copy
+            # fit shuffles with the backend's random state. The runners take their orders
+            # from `epoch_orders` and draw nothing from it: reseeding it there would only
+            # cost TensorFlow's kernel cache (`tf.random.set_seed` clears it), ~0.1 s
+            # (ffn) to ~0.2 s (cnn) at each chunk's first call, 2 cores.
+            keras.utils.set_random_seed(chunk_seed(seed, start))
             spans = [(start, stop)] if distort is None else [(e, e + 1) for e in range(start, stop)]
             for first, last in spans:
                 x = inputs if distort is None else distort()
