@@ -13,18 +13,47 @@ PROJECT_FILES = ["dvc.yaml", "params.yaml", "stages", "src", "data/raw", ".dvcig
 TINY = {"data": {"n_samples": 300}, "epochs": 2, "dec": {"max_iter": 20, "update_interval": 10}}
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command (dvc, git, a stage) the way a user would, from the venv's bin."""
+def as_user(cmd: list[str]) -> tuple[list[str], dict[str, str]]:
+    """`cmd` and its environment as a user's shell has them: the venv's bin first on PATH."""
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     if cmd[0] == "dvc":
         cmd = [str(bin_dir / "dvc"), *cmd[1:]]
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    return cmd, env
+
+
+COMMAND_TIMEOUT = 900  # s; the slowest, a tiny project's first dvc repro, takes under a minute
+
+
+def run(
+    cmd: list[str], cwd: Path, check: bool = True, timeout: float = COMMAND_TIMEOUT
+) -> subprocess.CompletedProcess:
+    """Run a command (dvc, git, a stage) the way a user would, from the venv's bin.
+
+    A command still running after `timeout` seconds is killed and fails the test with what
+    it had printed: a hung dvc must not hang the test session."""
+    cmd, env = as_user(cmd)
+    try:
+        result = subprocess.run(
+            cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as expired:
+        raise AssertionError(
+            f"{' '.join(cmd)} was still running after {timeout:g} s\n"
+            f"{_text(expired.stdout)}\n{_text(expired.stderr)}"
+        ) from None
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def _text(output: str | bytes | None) -> str:
+    """What a timed-out command had printed (TimeoutExpired gives bytes, even with text=True)."""
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
 
 
 def edit_params(project: Path, **changes) -> None:

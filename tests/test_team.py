@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, edit_params, make_project, run
+from conftest import ROOT, as_user, edit_params, make_project, run
 
 pytestmark = pytest.mark.e2e
 
@@ -238,16 +238,78 @@ def experiments(project: Path) -> dict[str, dict]:
     return found
 
 
-def wait_for_queue(project: Path, seconds: float = 900) -> str:
+def start_queue(project: Path, jobs: int) -> None:
+    """`dvc queue start -j jobs`, its output to a file. The workers it spawns inherit its
+    stdout and stderr: through a pipe, the command would not return until they exit."""
+    log = project / ".dvc/tmp/queue-start.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd, env = as_user(["dvc", "queue", "start", "-j", str(jobs)])
+    with log.open("a") as out:
+        subprocess.run(
+            cmd, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=120, check=True
+        )
+
+
+def queue_tasks(status: str) -> list[str]:
+    """The Status column of `dvc queue status`'s table (the lines after its header, up to
+    the blank line before "Worker status")."""
+    lines = status.splitlines()
+    if not lines or lines[0].split()[:1] != ["Task"]:
+        return []  # "No experiment tasks in the queue."
+    rows = lines[1 : lines.index("")] if "" in lines else lines[1:]
+    return [row.split()[-1] for row in rows]
+
+
+def worker_logs(project: Path) -> str:
+    logs = sorted((project / ".dvc/tmp/exps").glob("**/*.out"))
+    return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for log in logs)
+
+
+def wait_for_queue(project: Path, jobs: int, seconds: float = 600, stalled: float = 60) -> str:
+    """Poll `dvc queue status` until no task is queued or running.
+
+    Tasks left Queued with none Running for `stalled` seconds mean the workers exited
+    early (DVC #10562): the queue is started again, as docs/team.md tells users to."""
     deadline = time.monotonic() + seconds
+    idle_since = time.monotonic()
+    status = ""
     while time.monotonic() < deadline:
-        status = run(["dvc", "queue", "status"], project).stdout
-        tasks = [line.split() for line in status.splitlines()[1:] if line.strip()]
-        if not any(task[-1] in ("Queued", "Running") for task in tasks if len(task) >= 4):
-            return status
+        polled = run(["dvc", "queue", "status"], project, check=False, timeout=120)
+        status = polled.stdout or polled.stderr
+        tasks = queue_tasks(polled.stdout)
+        if polled.returncode == 0 and not {"Queued", "Running"} & set(tasks):
+            return polled.stdout
+        if "Running" in tasks:
+            idle_since = time.monotonic()
+        elif "Queued" in tasks and time.monotonic() - idle_since > stalled:
+            start_queue(project, jobs)
+            idle_since = time.monotonic()
         time.sleep(3)
-    run(["dvc", "queue", "stop", "--kill"], project, check=False)
-    raise AssertionError(f"the queue did not finish in {seconds} s:\n{status}")
+    run(["dvc", "queue", "stop", "--kill"], project, check=False, timeout=120)
+    raise AssertionError(
+        f"the queue did not finish in {seconds:g} s:\n{status}\n{worker_logs(project)}"
+    )
+
+
+def worker_exited(info: Path) -> bool:
+    try:
+        return json.loads(info.read_text()).get("returncode") is not None
+    except ValueError:  # being rewritten
+        return False
+
+
+def stop_queue(project: Path, seconds: float = 120) -> None:
+    """`dvc queue stop`, then wait until every worker has exited (dvc_task records its
+    return code in the worker's .json), so that no worker touches the repository after."""
+    run(["dvc", "queue", "stop"], project, check=False, timeout=120)
+    deadline = time.monotonic() + seconds
+    workers = sorted((project / ".dvc/tmp/exps/celery").glob("dvc-exp-worker-*.json"))
+    while time.monotonic() < deadline:
+        if all(worker_exited(worker) for worker in workers):
+            return
+        time.sleep(1)
+    run(["dvc", "queue", "stop", "--kill"], project, check=False, timeout=120)
+    raise AssertionError(f"queue workers still running {seconds:g} s after dvc queue stop")
 
 
 def test_a_sweep_runs_queued_experiments_and_keeps_the_best(trained, tmp_path):
@@ -256,12 +318,12 @@ def test_a_sweep_runs_queued_experiments_and_keeps_the_best(trained, tmp_path):
         ["dvc", "exp", "run", "--queue", "-S", "models.cnn.learning_rate=0.001,0.005"], project
     )
     assert queued.stdout.count("Queued experiment") == 2, queued.stdout
-    run(["dvc", "queue", "start", "-j", "2"], project)
+    start_queue(project, jobs=2)
     try:
-        status = wait_for_queue(project)
+        status = wait_for_queue(project, jobs=2)
     finally:
-        run(["dvc", "queue", "stop"], project, check=False)
-    assert status.count("Success") == 2, status
+        stop_queue(project)
+    assert queue_tasks(status) == ["Success", "Success"], f"{status}\n{worker_logs(project)}"
 
     found = experiments(project)
     assert sorted(e["learning_rate"] for e in found.values()) == [0.001, 0.005], found
