@@ -134,6 +134,16 @@ def test_augment_is_off_unless_asked_and_fills_its_defaults():
             r"methods\.dec\.batchsize: unknown key; allowed: .*batch_size",
         ),
         (
+            "methods.manifold.runs",
+            0,
+            r"methods\.manifold\.runs = 0: must be an integer in \[1, 50\]",
+        ),
+        (
+            "methods.manifold.consensus",
+            "mean",
+            r"methods\.manifold\.consensus = 'mean': must be one of: vote, medoid",
+        ),
+        (
             "methods.manifold.clusterer",
             "hdbscan",
             r"methods\.manifold\.clusterer = 'hdbscan': must be one of: gmm, kmeans",

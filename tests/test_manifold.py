@@ -1,5 +1,6 @@
 """N2D's manifold clustering on tiny data: UMAP, then a mixture or KMeans."""
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -261,3 +262,56 @@ def test_the_warm_up_skips_what_it_need_not_or_cannot_do(tmp_path, params_text, 
     assert result.stdout == ""
     assert result.stderr.startswith(expected) and result.stderr.count("\n") <= 1
     assert not list((tmp_path / "cache").rglob("*.nbi"))
+
+
+def test_run_seeds_start_with_the_seed_and_differ():
+    from aeclust.manifold import run_seeds
+
+    assert run_seeds(7, 1) == [7]
+    seeds = run_seeds(7, 5)
+    assert seeds[0] == 7 and len(set(seeds)) == 5
+    assert seeds == run_seeds(7, 5) and seeds[1:] != run_seeds(8, 5)[1:]
+
+
+def test_vote_outvotes_one_noisy_run_and_ignores_renaming():
+    from aeclust.manifold import consensus
+
+    truth = np.repeat(np.arange(3), 20)
+    renamed = (truth + 1) % 3  # the same partition under other names
+    noisy = truth.copy()
+    noisy[:5] = 2  # five items of cluster 0 put in cluster 2
+    ids, medoid = consensus([noisy, renamed, truth], "vote", 3)
+    assert medoid in (1, 2)  # the two that agree fully beat the noisy run
+    # the result is the true partition (named as the medoid names it)
+    mapping = {int(a): int(b) for a, b in zip(ids, truth, strict=True)}
+    assert len(mapping) == 3 and all(mapping[int(a)] == b for a, b in zip(ids, truth, strict=True))
+    medoid_ids, chosen = consensus([noisy, renamed, truth], "medoid", 3)
+    assert chosen == medoid and np.array_equal(medoid_ids, [noisy, renamed, truth][chosen])
+
+
+def test_vote_ties_go_to_the_medoid():
+    from aeclust.manifold import vote
+
+    a = np.array([0, 0, 1, 1])
+    b = np.array([0, 1, 1, 1])
+    assert vote([a, b], 0, 2).tolist() == a.tolist()
+    assert vote([a, b], 1, 2).tolist() == b.tolist()
+
+
+def test_consensus_rejects_ids_out_of_range():
+    from aeclust.manifold import consensus
+
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        consensus([np.array([0, 1]), np.array([0, 2])], "vote", 2)
+
+
+def test_several_runs_are_deterministic_and_separate_blobs():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(scale=20.0, size=(4, 6))
+    truth = np.repeat(np.arange(4), 50)
+    points = (centres[truth] + rng.normal(size=(200, 6))).astype(np.float32)
+    spec = dataclasses.replace(SPEC, runs=3, consensus="vote")
+    first = manifold_clusters(points, spec, 4, seed=7)
+    second = manifold_clusters(points, spec, 4, seed=7)
+    assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    assert clustering_accuracy(first[0], truth) == 1.0

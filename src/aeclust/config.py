@@ -23,6 +23,7 @@ KINDS = ("dense", "conv")
 KMEANS_INITS = ("k-means++", "random")
 CLUSTERERS = ("gmm", "kmeans")  # what clusters the manifold method's UMAP embedding
 UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
+CONSENSUS = ("vote", "medoid")  # how the manifold method combines its runs (runs > 1)
 # The clustering methods after encode; a model's clustering by one is the run <model>+<method>.
 METHODS = ("dec", "manifold")
 SOURCE_KINDS = ("embedded", "idx", "npz", "csv", "pickle", "keras", "openml")
@@ -114,6 +115,9 @@ class ManifoldParams:
     metric: str
     clusterer: str
     n_init: int = 1  # restarts of the Gaussian mixture (best likelihood wins); N2D used 1
+    runs: int = 1  # UMAP + clusterer runs, each seeded apart, combined by `consensus`; 1 = N2D
+    consensus: str = "vote"  # vote: each item's majority over the aligned runs; medoid: the run
+    # that agrees most (mean NMI) with the others
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,7 @@ _DENSE_KEYS: dict[str, Checker] = {
     "augment": _augment,
 }
 # May be left out: the dataclass default applies.
-_OPTIONAL_KEYS = {"latent_activation", "n_init", "augment"}
+_OPTIONAL_KEYS = {"latent_activation", "n_init", "augment", "runs", "consensus"}
 _CONV_KEYS: dict[str, Checker] = {
     "kind": _choice(KINDS),
     "scaling": _choice(SCALINGS),
@@ -316,6 +320,8 @@ _MANIFOLD_KEYS: dict[str, Checker] = {
     "metric": _choice(UMAP_METRICS),
     "clusterer": _choice(CLUSTERERS),
     "n_init": _integer(1),
+    "runs": _integer(1, 50),
+    "consensus": _choice(CONSENSUS),
 }
 _METHODS_KEYS = ("n_clusters", *METHODS)
 _DATA_KEYS: dict[str, Checker] = {"source": _source, "n_samples": _n_samples}

@@ -305,25 +305,34 @@ def evaluate_seed(
             cluster_ids, inertia = kmeans(latents, params.kmeans, seed)
             record(name, "kmeans", latents, cluster_ids, inertia, time.perf_counter() - start)
         if "manifold" in methods:
-            from aeclust.manifold import cluster_embedding, embed
+            from aeclust.manifold import cluster_embedding, combine_runs, embed, run_seeds
 
-            start = time.perf_counter()
-            embedding = embed(latents, params.methods.manifold, seed, parallel=umap_parallel)
-            umap_seconds = time.perf_counter() - start
-            for clusterer in dict.fromkeys([params.methods.manifold.clusterer, *also_clusterers]):
+            spec_m = params.methods.manifold
+            clusterers = list(dict.fromkeys([spec_m.clusterer, *also_clusterers]))
+            runs: dict[str, tuple[list, list, list]] = {c: ([], [], []) for c in clusterers}
+            seconds = dict.fromkeys(clusterers, 0.0)
+            for run_seed in run_seeds(seed, spec_m.runs):
                 start = time.perf_counter()
-                cluster_ids, inertia = cluster_embedding(
-                    embedding,
-                    clusterer,
-                    params.methods.n_clusters,
-                    seed,
-                    params.methods.manifold.n_init,
+                embedding = embed(latents, spec_m, run_seed, parallel=umap_parallel)
+                umap_seconds = time.perf_counter() - start
+                for clusterer in clusterers:
+                    start = time.perf_counter()
+                    cluster_ids, inertia = cluster_embedding(
+                        embedding, clusterer, params.methods.n_clusters, run_seed, spec_m.n_init
+                    )
+                    seconds[clusterer] += umap_seconds + time.perf_counter() - start
+                    kept_ids, kept_embeddings, kept_inertias = runs[clusterer]
+                    kept_ids.append(cluster_ids)
+                    kept_embeddings.append(embedding)
+                    kept_inertias.append(inertia)
+            for clusterer in clusterers:
+                cluster_ids, embedding, inertia = combine_runs(
+                    *runs[clusterer], spec_m.consensus, params.methods.n_clusters
                 )
                 method = "manifold"
-                if clusterer != params.methods.manifold.clusterer:
+                if clusterer != spec_m.clusterer:
                     method = f"manifold[{clusterer}]"
-                seconds = umap_seconds + time.perf_counter() - start
-                record(name, method, embedding, cluster_ids, inertia, seconds)
+                record(name, method, embedding, cluster_ids, inertia, seconds[clusterer])
         if "dec" in methods:  # last: it trains the autoencoder further, in place
             from aeclust.dec import refine
 
