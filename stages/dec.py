@@ -4,6 +4,9 @@ latents and scores against the digit labels.
 
 Usage: python stages/dec.py <model>
 
+A contrastive model has no decoder: its refinement is DEC's (methods.dec.reconstruction
+does not apply to it).
+
 With methods.dec.enabled false it writes only data/methods/<model>+dec/skipped.json
 (without loading Keras).
 """
@@ -34,9 +37,11 @@ def main(argv: list[str]) -> None:
         keras = import_keras()
         from aeclust.clustering import scores
         from aeclust.dec import refine
-        from aeclust.models import load_model, model_inputs
+        from aeclust.models import is_autoencoder, load_model, model_inputs
 
     autoencoder = load_model(layout.model_file(name))
+    if spec.reconstruction and not is_autoencoder(autoencoder):
+        spec = dataclasses.replace(spec, reconstruction=False)  # nothing to rebuild: DEC
     # methods.dec.augment: refine on distorted copies as the model was trained (if it was)
     augment = model_spec.augment if spec.augment else None
     start = time.perf_counter()

@@ -1,5 +1,7 @@
 """encode@<model>: latents (n, d), reconstructions and reconstruction MSE of a trained model.
 
+A contrastive model reconstructs nothing: latents only, and an MSE of null.
+
 Usage: python stages/encode.py <model>
 """
 
@@ -17,12 +19,16 @@ def main(argv: list[str]) -> None:
 
     with bulk_imports():
         import_keras()
-        from aeclust.encoding import encode
-        from aeclust.models import load_model, model_inputs
+        from aeclust.encoding import encode, encode_latents
+        from aeclust.models import is_autoencoder, load_model, model_inputs
 
     model = load_model(layout.model_file(name))
-    latents, reconstructions, mse = encode(model, model_inputs(images, spec))
     out = layout.encoded(name)
+    if not is_autoencoder(model):
+        save_array(out / "latents.npy", encode_latents(model, model_inputs(images, spec)))
+        save_json(out / "reconstruction.json", {"mse": None})
+        return
+    latents, reconstructions, mse = encode(model, model_inputs(images, spec))
     save_array(out / "latents.npy", latents)
     save_array(out / "reconstructions.npy", reconstructions.reshape(images.shape))
     save_json(out / "reconstruction.json", {"mse": mse})

@@ -41,6 +41,7 @@ def main(argv: list[str]) -> None:
     latents = {name: load_array(layout.encoded(name) / "latents.npy") for name in params.models}
     losses = {name: read_losses(name) for name in params.models}
     mse = {n: load_json(layout.encoded(n) / "reconstruction.json")["mse"] for n in params.models}
+    mse = {n: v for n, v in mse.items() if v is not None}  # contrastive models: none
     timings = {name: load_json(layout.train_timing(name)) for name in params.models}
     timings |= {run: load_json(d / methods.TIMING) for run, d in run_dirs.items()}
     details = {
@@ -115,6 +116,8 @@ def main(argv: list[str]) -> None:
             cluster_ids[name],
             f"{name}: clusters",
         )
+        if name not in mse:  # nothing reconstructed
+            continue
         figure(
             section,
             f"{name}: reconstructions",

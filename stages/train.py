@@ -1,5 +1,8 @@
 """train@<model>: build the model named in params.yaml, train it, save models/<model>.keras.
 
+A contrastive entry trains inside its two-view trainer (aeclust.contrastive); what is saved
+is its network alone (image -> projection, with its "latent" layer).
+
 Usage: python stages/train.py <model>
 
 A checkpoint is kept in .checkpoints/<model>/ while training runs (at most every
@@ -14,7 +17,7 @@ import time
 
 from aeclust import layout
 from aeclust.cli import run_stage
-from aeclust.config import ConvParams, check_conv_geometry, load_params, select_model
+from aeclust.config import ContrastiveParams, check_geometry, load_params, select_model
 from aeclust.imports import bulk_imports, import_keras
 from aeclust.storage import load_array, save_json
 
@@ -25,8 +28,8 @@ def main(argv: list[str]) -> None:
     params = load_params(layout.PARAMS)
     name, spec = select_model(params, argv)
     images = load_array(layout.standardized(spec.scaling))
-    if isinstance(spec, ConvParams):
-        check_conv_geometry(name, spec, images.shape[1])
+    check_geometry(name, spec, images.shape[1])
+    contrastive = isinstance(spec, ContrastiveParams)
     checkpoint_seconds = float(os.environ.get("AECLUST_CHECKPOINT_SECONDS", "30"))
 
     # Only now pay for the deep-learning framework.
@@ -35,6 +38,7 @@ def main(argv: list[str]) -> None:
         from dvclive import Live
 
         from aeclust.checkpoints import Checkpoint, fingerprint
+        from aeclust.contrastive import build_trainer, net_of
         from aeclust.models import build_autoencoder, model_inputs, save_model
         from aeclust.training import LiveLogger, Progress, make_deterministic, train_autoencoder
 
@@ -44,6 +48,8 @@ def main(argv: list[str]) -> None:
     resumed = checkpoint.load()
     if resumed is None:
         model, done, losses, spent = build_autoencoder(spec, images.shape[1]), 0, [], 0.0
+        if contrastive:  # trained inside its two-view trainer (compiled with its loss)
+            model = build_trainer(model, spec)
     else:
         model, done, losses, spent = (
             resumed.model,
@@ -80,7 +86,7 @@ def main(argv: list[str]) -> None:
             callbacks=[LiveLogger(live), Progress(name, spec.epochs, first_epoch=done)],
         )
     seconds = spent + time.perf_counter() - start
-    save_model(model, layout.model_file(name))
+    save_model(net_of(model) if contrastive else model, layout.model_file(name))
     save_json(
         layout.train_timing(name),
         {

@@ -19,7 +19,7 @@ from aeclust.errors import ParamsError
 
 SCALINGS = ("zscore_per_image", "unit_range")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "softplus", "swish", "linear")
-KINDS = ("dense", "conv")
+KINDS = ("dense", "conv", "contrastive")
 KMEANS_INITS = ("k-means++", "random")
 CLUSTERERS = ("gmm", "kmeans")  # what clusters the manifold method's UMAP embedding
 UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
@@ -75,7 +75,40 @@ class ConvParams:
     augment: AugmentParams | None = None
 
 
-ModelParams = DenseParams | ConvParams
+@dataclass(frozen=True)
+class ViewParams:
+    """How a contrastive model draws each of an image's two views (aeclust.contrastive)."""
+
+    rotation: float = 10.0  # degrees, uniform in +-rotation
+    shift: float = 0.12  # fraction of the side, uniform in +-shift, each axis
+    zoom: float = 0.2  # scale uniform in 1 +- zoom
+    flip: bool = True  # mirror left-right half of the time (not for digits: 2 vs 5)
+    brightness: float = 0.4  # gain uniform in 1 +- brightness, then clipped to [0, 1]
+
+
+@dataclass(frozen=True)
+class ContrastiveParams:
+    """A conv encoder trained SimCLR's way (Chen et al. 2020): two random views of each
+    image, a projection head, the NT-Xent loss. No decoder: nothing is reconstructed."""
+
+    kind: str
+    scaling: str  # unit_range: the views fill with 0, the background
+    filters: tuple[int, ...]  # stride-2 convs: 5x5 same-padded, the last 3x3 valid
+    latent_size: int  # Dense(latent_size, linear) = "latent", what is clustered
+    projection: tuple[int, ...]  # the head's widths (relu between); the loss sees its output
+    temperature: float
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    views: ViewParams = ViewParams()
+
+    @property
+    def augment(self) -> None:
+        """DEC-DA's per-batch distortions do not apply: the views are the model's own."""
+        return None
+
+
+ModelParams = DenseParams | ConvParams | ContrastiveParams
 
 
 @dataclass(frozen=True)
@@ -242,6 +275,36 @@ def _n_samples(value: Any) -> int | None:
     return value
 
 
+_VIEW_RANGES = {
+    "rotation": (0.0, 180.0),
+    "shift": (0.0, 0.5),
+    "zoom": (0.0, 0.9),
+    "brightness": (0.0, 1.0),
+}
+
+
+def _views(value: Any) -> ViewParams:
+    """A mapping of some of rotation, shift, zoom, brightness (numbers) and flip (true or
+    false); the others keep ViewParams' defaults."""
+    allowed = ", ".join([*_VIEW_RANGES, "flip"])
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a mapping with keys among {allowed}")
+    values: dict[str, Any] = {}
+    for key, setting in value.items():
+        if key == "flip":
+            values[key] = _boolean(setting)
+            continue
+        if key not in _VIEW_RANGES:
+            raise ValueError(f"unknown key {key!r}; allowed: {allowed}")
+        low, high = _VIEW_RANGES[key]
+        if isinstance(setting, bool) or not isinstance(setting, int | float):
+            raise ValueError(f"{key} = {setting!r}: must be a number in [{low:g}, {high:g}]")
+        if not low <= setting <= high:
+            raise ValueError(f"{key} = {setting}: must be a number in [{low:g}, {high:g}]")
+        values[key] = float(setting)
+    return ViewParams(**values)
+
+
 _AUGMENT_RANGES = {"rotation": (0.0, 180.0), "shift": (0.0, 0.5), "zoom": (0.0, 0.5)}
 
 
@@ -279,7 +342,7 @@ _DENSE_KEYS: dict[str, Checker] = {
     "augment": _augment,
 }
 # May be left out: the dataclass default applies.
-_OPTIONAL_KEYS = {"latent_activation", "n_init", "augment", "runs", "consensus"}
+_OPTIONAL_KEYS = {"latent_activation", "n_init", "augment", "runs", "consensus", "views"}
 _CONV_KEYS: dict[str, Checker] = {
     "kind": _choice(KINDS),
     "scaling": _choice(SCALINGS),
@@ -292,6 +355,23 @@ _CONV_KEYS: dict[str, Checker] = {
     "epochs": _integer(1),
     "batch_size": _integer(1),
     "augment": _augment,
+}
+_CONTRASTIVE_KEYS: dict[str, Checker] = {
+    "kind": _choice(KINDS),
+    "scaling": _choice(("unit_range",)),
+    "filters": _int_list(),
+    "latent_size": _integer(1),
+    "projection": _int_list(),
+    "temperature": _positive_number,
+    "learning_rate": _positive_number,
+    "epochs": _integer(1),
+    "batch_size": _integer(2),  # each image's negatives are the batch's other images
+    "views": _views,
+}
+_MODEL_KEYS: dict[str, tuple[dict[str, Checker], type]] = {
+    "dense": (_DENSE_KEYS, DenseParams),
+    "conv": (_CONV_KEYS, ConvParams),
+    "contrastive": (_CONTRASTIVE_KEYS, ContrastiveParams),
 }
 _KMEANS_KEYS: dict[str, Checker] = {
     "n_clusters": _integer(2),
@@ -388,7 +468,7 @@ def parse_params(raw: Any, prefix: str = "params.yaml: ") -> Params:
         kind = spec.get("kind", _MISSING) if isinstance(spec, dict) else _MISSING
         if kind not in KINDS:
             raise _fail(f"{prefix}models.{name}.kind", kind, f"must be one of: {', '.join(KINDS)}")
-        checkers, cls = (_DENSE_KEYS, DenseParams) if kind == "dense" else (_CONV_KEYS, ConvParams)
+        checkers, cls = _MODEL_KEYS[kind]
         models[name] = _section(spec, f"models.{name}", checkers, cls, prefix)
 
     kmeans = _section(raw.get("kmeans"), "kmeans", _KMEANS_KEYS, KMeansParams, prefix)
@@ -482,6 +562,32 @@ def check_conv_geometry(name: str, spec: ConvParams, side: int) -> None:
             list(spec.latent_shape),
             f"must be {expected} for {side}x{side} images (the decoder doubles it)",
         )
+
+
+def contrastive_side(side: int, n_convs: int) -> int:
+    """The side of a contrastive encoder's last feature map: each 5x5 same-padded stride-2
+    conv leaves ceil(side / 2), the last (3x3, valid, stride 2) floor((side - 3) / 2) + 1."""
+    for _ in range(n_convs - 1):
+        side = (side + 1) // 2
+    return (side - 3) // 2 + 1 if side >= 3 else 0
+
+
+def check_contrastive_geometry(name: str, spec: ContrastiveParams, side: int) -> None:
+    """Fail unless the contrastive encoder's convs leave a feature map on `side`-pixel images."""
+    if contrastive_side(side, len(spec.filters)) < 1:
+        raise _fail(
+            f"models.{name}.filters",
+            list(spec.filters),
+            f"{len(spec.filters)} stride-2 convs leave nothing of {side}x{side} images: use fewer",
+        )
+
+
+def check_geometry(name: str, spec: ModelParams, side: int) -> None:
+    """The model kind's check that `spec` fits square images of `side` pixels."""
+    if isinstance(spec, ConvParams):
+        check_conv_geometry(name, spec, side)
+    elif isinstance(spec, ContrastiveParams):
+        check_contrastive_geometry(name, spec, side)
 
 
 def select_model(params: Params, argv: list[str]) -> tuple[str, ModelParams]:

@@ -25,6 +25,12 @@ def predict(model: keras.Model, inputs: np.ndarray, batch_size: int = 1000):
     return np.concatenate([np.asarray(p) for p in parts])
 
 
+def encode_latents(model: keras.Model, inputs: np.ndarray, batch_size: int = 1000):
+    """The latents (n, d) float32 of `model`'s "latent" layer on `inputs`."""
+    latents = predict(encoder_of(model), inputs, batch_size)
+    return np.asarray(latents, dtype=np.float32).reshape(len(inputs), -1)
+
+
 def encode(model: keras.Model, inputs: np.ndarray, batch_size: int = 1000):
     """Run `model` on `inputs` (in the model's input shape).
 

@@ -12,7 +12,7 @@ import zipfile
 import keras
 from keras import layers
 
-from aeclust.config import ConvParams, DenseParams, ModelParams
+from aeclust.config import ContrastiveParams, ConvParams, DenseParams, ModelParams
 from aeclust.fastops import PhaseDecoder2D, SeparableMaxPooling2D
 from aeclust.storage import atomic_path
 
@@ -82,15 +82,53 @@ def build_conv(side: int, spec: ConvParams) -> keras.Model:
     return keras.Model(inputs, outputs, name="conv_autoencoder")
 
 
+def build_contrastive(side: int, spec: ContrastiveParams) -> keras.Model:
+    """A contrastive model's network (no decoder), image -> projection:
+    stride-2 ReLU convs ("encoder_conv_<i>", 5x5 same-padded, the last 3x3 valid; side 28
+    and filters [32, 64, 128]: 14x14x32, 7x7x64, 3x3x128), flatten, Dense(latent_size,
+    linear) = "latent" (what is clustered), then the projection head ("projection_<i>",
+    ReLU, and "projection", linear), which only the training loss sees
+    (`aeclust.contrastive`)."""
+    inputs = keras.Input(shape=(side, side, 1), name="image")
+    x = inputs
+    last = len(spec.filters) - 1
+    for i, filters in enumerate(spec.filters):
+        x = layers.Conv2D(
+            filters,
+            3 if i == last else 5,
+            strides=2,
+            padding="valid" if i == last else "same",
+            activation="relu",
+            name=f"encoder_conv_{i}",
+        )(x)
+    x = layers.Flatten(name="encoder_flatten")(x)
+    x = layers.Dense(spec.latent_size, activation="linear", name="latent")(x)
+    *hidden, width = spec.projection
+    for i, units in enumerate(hidden):
+        x = layers.Dense(units, activation="relu", name=f"projection_{i}")(x)
+    outputs = layers.Dense(width, activation="linear", name="projection")(x)
+    return keras.Model(inputs, outputs, name="contrastive")
+
+
 def build_autoencoder(spec: ModelParams, side: int) -> keras.Model:
+    """The untrained network of a model entry (for a contrastive entry: its network alone,
+    which `aeclust.contrastive.build_trainer` wraps to train)."""
     if isinstance(spec, DenseParams):
         return build_dense(side * side, spec)
+    if isinstance(spec, ContrastiveParams):
+        return build_contrastive(side, spec)
     return build_conv(side, spec)
+
+
+def is_autoencoder(model: keras.Model) -> bool:
+    """Whether `model` reconstructs its input (the study's two kinds), unlike a
+    contrastive model's network, whose output is its projection."""
+    return model.name != "contrastive"
 
 
 def model_inputs(images, spec: ModelParams):
     """Scaled images (n, side, side) in the shape the model takes:
-    (n, side*side) for dense, (n, side, side, 1) for conv."""
+    (n, side*side) for dense, (n, side, side, 1) for conv and contrastive."""
     if isinstance(spec, DenseParams):
         return images.reshape(len(images), -1)
     return images[..., None]

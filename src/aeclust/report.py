@@ -29,8 +29,9 @@ def quality_metrics(
     metrics = {}
     for run, values in cluster_scores.items():
         row = dict(values)
-        if run in reconstruction_mse:
+        if run in reconstruction_mse:  # a contrastive model has none
             row["reconstruction_mse"] = reconstruction_mse[run]
+        if run in final_loss:
             row["final_loss"] = final_loss[run]
         metrics[run] = {k: clean(row[k]) for k in QUALITY_KEYS if k in row}
     return metrics

@@ -148,6 +148,32 @@ class Progress(keras.callbacks.Callback):
         )
 
 
+def _seed_generators(layer) -> list:
+    """The `keras.random.SeedGenerator`s of `layer` and of the layers inside it, in order
+    (a contrastive trainer's random views; an autoencoder has none)."""
+    found = [v for v in vars(layer).values() if isinstance(v, keras.random.SeedGenerator)]
+    for inner in getattr(layer, "layers", []):
+        found += _seed_generators(inner)
+    return found
+
+
+class _EpochSeeds(keras.callbacks.Callback):
+    """At each epoch's start, set the state of every random layer inside the model from
+    (seed, epoch, the layer's place) alone, as `epoch_orders` draws the epoch's order: a run
+    resumed from a checkpoint draws the same views as the uninterrupted run, whatever
+    state the checkpoint held."""
+
+    def __init__(self, generators: list, seed: int) -> None:
+        super().__init__()
+        self.generators, self.seed = generators, seed
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        for place, generator in enumerate(self.generators):
+            state = np.random.default_rng([chunk_seed(self.seed, epoch), 2, place])
+            values = state.integers(0, 2**31 - 1, size=2)
+            generator.state.assign(values.astype(str(generator.state.dtype)))
+
+
 def augment_rng(seed: int, first_epoch: int) -> np.random.Generator:
     """The generator of the augmentations of the chunk that starts at `first_epoch`: its own
     stream, so that switching augmentation on leaves the epoch orders as they were."""
@@ -377,11 +403,17 @@ def train_autoencoder(
     With `augment`, each epoch trains on a fresh distorted copy of the inputs
     (`aeclust.augment.random_affine`, drawn from `augment_rng`), each image its own target.
     `on_chunk_end(epochs_done, losses_so_far)` is called after each chunk (for checkpoints).
+    A model with random layers (a contrastive trainer's views) has their state set at each
+    epoch's start from (seed, epoch) alone (`_EpochSeeds`). `model`, if compiled already,
+    keeps its own loss and optimizer (a contrastive trainer: NT-Xent).
     """
     if first_epoch % CHUNK_EPOCHS and first_epoch != epochs:
         raise ValueError(f"first_epoch={first_epoch}: must be a multiple of {CHUNK_EPOCHS}")
     if not model.compiled:
         model.compile(optimizer=FusedAdam(learning_rate=learning_rate), loss="mse")
+    generators = _seed_generators(model)
+    if generators:
+        callbacks = [_EpochSeeds(generators, seed), *callbacks]
     runner = None
     if first_epoch < epochs:
         runner = batch_runner(model, inputs, batch_size)
