@@ -6,7 +6,7 @@ import pytest
 from conftest import ROOT
 
 from aeclust.config import AugmentParams, DenseParams, load_params
-from aeclust.deep_eval import configure, main, summary
+from aeclust.deep_eval import EXTRA_MODELS, configure, main, summary
 from aeclust.errors import DataError, ParamsError
 
 PARAMS = str(ROOT / "params.yaml")
@@ -37,8 +37,44 @@ def test_command_line_changes_are_validated_like_params_yaml():
         configure(PARAMS, ["ffn"], settings=("methods.dec.gamma=-1",))
     with pytest.raises(ParamsError, match=r"data\.n_samples = 1: must be an integer >= 2"):
         configure(PARAMS, ["ffn"], n_samples="1")
-    with pytest.raises(ParamsError, match=r"--set seed=3: only methods\.\* and kmeans\.\*"):
+    with pytest.raises(ParamsError, match=r"--set seed=3: only methods\.\*, kmeans\.\* and models"):
         configure(PARAMS, ["ffn"], settings=("seed=3",))
+
+
+def test_configure_sets_a_chosen_models_field_after_the_overrides():
+    params = configure(
+        PARAMS,
+        ["simclr", "ffn"],
+        epochs=7,
+        settings=(
+            "models.simclr.views.flip=false",
+            "models.simclr.epochs=3",
+            "models.ffn.units=[64, 4]",
+        ),
+    )
+    simclr, ffn = params.models["simclr"], params.models["ffn"]
+    assert (
+        simclr.views.flip is False and simclr.views.rotation > 0 and simclr.epochs == 3
+    )  # --set wins over --epochs
+    assert tuple(ffn.units) == (64, 4) and ffn.epochs == 7
+    assert (
+        configure(PARAMS, ["simclr"]).models["simclr"].views.flip is True
+    )  # EXTRA_MODELS untouched
+    with pytest.raises(
+        ParamsError,
+        match=r"--set models\.cnn\.epochs=3: must be models\.<name>\.<field> with <name> one of --models \(ffn\)",
+    ):
+        configure(PARAMS, ["ffn"], settings=("models.cnn.epochs=3",))
+    with pytest.raises(
+        ParamsError,
+        match=r"--set models\.dae_da\.epochs\.x=1: models\.dae_da\.epochs is 500, not a mapping",
+    ):
+        configure(PARAMS, ["dae_da"], settings=("models.dae_da.epochs.x=1",))
+    params = configure(PARAMS, ["dae_da"], settings=("models.dae_da.augment.rotation=3",))
+    assert params.models["dae_da"].augment.rotation == 3
+    assert EXTRA_MODELS["dae_da"]["augment"]["rotation"] == 10  # copied, not changed
+    with pytest.raises(ParamsError, match=r"temperature"):
+        configure(PARAMS, ["simclr"], settings=("models.simclr.temperature=-1",))
 
 
 def test_summary_is_mean_and_std_over_seeds():

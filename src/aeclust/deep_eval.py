@@ -18,7 +18,9 @@ On JAX, `--together` trains each model's seeds at once (one program vmapped over
 later, elsewhere (the KMeans and manifold methods: UMAP on a CPU after a GPU trained).
 
 Models are params.yaml's `models` entries, plus those of `EXTRA_MODELS` (same schema;
-copy one into params.yaml's `models:` to run it in the pipeline). The manifold method is
+copy one into params.yaml's `models:` to run it in the pipeline); `--set
+models.<name>.<field>=VALUE` changes one field of a chosen entry, nested fields included
+(`--set models.simclr.views.flip=false`). The manifold method is
 skipped, with a note, where umap-learn is not installed. Of the pipeline's files, only
 params.yaml is read; nothing is written but --output (and --save-latents).
 """
@@ -26,6 +28,7 @@ params.yaml is read; nothing is written but --output (and --save-latents).
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import functools
 import logging
@@ -93,7 +96,8 @@ def configure(
     """params.yaml with the command line's changes, validated as params.yaml is: `models`
     holds only `model_names` (params.yaml's entries, else EXTRA_MODELS'), with `epochs`,
     `batch_size` and `augment` (YAML: a mapping, or null) if given; `settings` are
-    `methods.*=VALUE` or `kmeans.*=VALUE`."""
+    `methods.*=VALUE`, `kmeans.*=VALUE` or `models.<name>.<field>=VALUE` (applied after
+    those overrides, to a model in `model_names`)."""
     load_params(params_path)  # the file itself must be valid
     with open(params_path) as f:
         raw = yaml.safe_load(f)
@@ -104,7 +108,8 @@ def configure(
             choices = ", ".join(dict.fromkeys([*raw["models"], *EXTRA_MODELS]))
             raise ParamsError(f"--models {name}: must be one of {choices}")
         changes = {"epochs": epochs, "batch_size": batch_size}
-        models[name] = {**entry, **{k: v for k, v in changes.items() if v is not None}}
+        models[name] = copy.deepcopy(entry)  # --set may change nested values
+        models[name].update({k: v for k, v in changes.items() if v is not None})
         if augment is not None:
             models[name]["augment"] = yaml.safe_load(augment)
     raw["models"] = models
@@ -114,12 +119,25 @@ def configure(
         raw["data"]["n_samples"] = yaml.safe_load(n_samples)
     for setting in settings:
         dotted, _, value = setting.partition("=")
-        if not dotted.startswith(("methods.", "kmeans.")):
-            raise ParamsError(f"--set {setting}: only methods.* and kmeans.* can be set")
-        node = raw
         *parents, last = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
+        if dotted.startswith("models."):
+            if len(parents) < 2 or parents[1] not in models:
+                raise ParamsError(
+                    f"--set {setting}: must be models.<name>.<field> with <name> one of "
+                    f"--models ({', '.join(models)})"
+                )
+        elif not dotted.startswith(("methods.", "kmeans.")):
+            raise ParamsError(
+                f"--set {setting}: only methods.*, kmeans.* and models.<name>.* can be set"
+            )
+        node = raw
+        for depth, key in enumerate(parents, 1):
+            if node.get(key) is None:  # absent or null: a mapping of what is set
+                node[key] = {}
+            node = node[key]
+            if not isinstance(node, dict):
+                where = ".".join(parents[:depth])
+                raise ParamsError(f"--set {setting}: {where} is {node!r}, not a mapping")
         node[last] = yaml.safe_load(value)
     return parse_params(raw, prefix="deep_eval: ")
 
@@ -423,7 +441,8 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar="methods.dec.max_iter=N",
-        help="override a methods.* or kmeans.* param (YAML value); repeatable",
+        help="override a methods.*, kmeans.* or models.<name>.<field> param (YAML value; "
+        "e.g. models.simclr.flip=false); repeatable",
     )
     parser.add_argument(
         "--umap-parallel",
