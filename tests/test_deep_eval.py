@@ -70,6 +70,12 @@ def test_configure_sets_a_chosen_models_field_after_the_overrides():
         match=r"--set models\.dae_da\.epochs\.x=1: models\.dae_da\.epochs is 500, not a mapping",
     ):
         configure(PARAMS, ["dae_da"], settings=("models.dae_da.epochs.x=1",))
+    with pytest.raises(ParamsError, match=r"--set models\.ffn\.epochs: must be KEY=VALUE"):
+        configure(PARAMS, ["ffn"], settings=("models.ffn.epochs",))
+    with pytest.raises(
+        ParamsError, match=r"--set models\.ffn\.units=\[64, 4: the value is not valid YAML"
+    ):
+        configure(PARAMS, ["ffn"], settings=("models.ffn.units=[64, 4",))
     params = configure(PARAMS, ["dae_da"], settings=("models.dae_da.augment.rotation=3",))
     assert params.models["dae_da"].augment.rotation == 3
     assert EXTRA_MODELS["dae_da"]["augment"]["rotation"] == 10  # copied, not changed

@@ -118,7 +118,14 @@ def configure(
     if n_samples is not None:
         raw["data"]["n_samples"] = yaml.safe_load(n_samples)
     for setting in settings:
-        dotted, _, value = setting.partition("=")
+        dotted, equals, value = setting.partition("=")
+        if not equals:
+            raise ParamsError(f"--set {setting}: must be KEY=VALUE (VALUE in YAML)")
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            problem = getattr(error, "problem", None) or "not YAML"
+            raise ParamsError(f"--set {setting}: the value is not valid YAML ({problem})") from None
         *parents, last = dotted.split(".")
         if dotted.startswith("models."):
             if len(parents) < 2 or parents[1] not in models:
@@ -138,7 +145,7 @@ def configure(
             if not isinstance(node, dict):
                 where = ".".join(parents[:depth])
                 raise ParamsError(f"--set {setting}: {where} is {node!r}, not a mapping")
-        node[last] = yaml.safe_load(value)
+        node[last] = value
     return parse_params(raw, prefix="deep_eval: ")
 
 
@@ -442,7 +449,7 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         metavar="methods.dec.max_iter=N",
         help="override a methods.*, kmeans.* or models.<name>.<field> param (YAML value; "
-        "e.g. models.simclr.flip=false); repeatable",
+        "e.g. models.simclr.views.flip=false); repeatable",
     )
     parser.add_argument(
         "--umap-parallel",
