@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU measurements of the README, in one command for a CUDA machine with JAX (TensorFlow
 # may be absent there): the training benchmark at 3000 and at 70000 images, then the
-# deep-clustering runs of `python -m aeclust.deep_eval` over 5 seeds (full MNIST and
+# deep-clustering runs of `python bench/deep_eval.py` over 5 seeds (full MNIST and
 # Fashion-MNIST with the 784-500-500-2000-10 autoencoder, then the study's 3000 images),
 # then the manifold settings' sweep at 3000 images.
 #
@@ -71,7 +71,7 @@ if want speed; then
 fi
 
 # 2. Deep clustering. Processes on one GPU take turns: 15 seeds side by side each ran about
-# 15 times slower than alone (2026-11-28, H200), so the seeds of a dataset run one after the
+# 15 times slower than alone (H200, bench/results/h200-2026-11-28), so the seeds of a dataset run one after the
 # other in one process, which starts no seed it could not finish within the budget; the two
 # full datasets run side by side (one's UMAP on the CPU while the other trains), then the
 # study's 3000 images.
@@ -81,7 +81,7 @@ evaluate() {  # $1 = run label, $2 = seconds, then deep_eval arguments
     if [ "${TOGETHER:-0}" = 1 ]; then  # every seed in one vmapped program, latents kept
         together=(--together --save-latents "$logs/latents_$label")
     fi
-    timeout $((budget + 60)) "$py" -m aeclust.deep_eval --seeds "${seeds// /,}" \
+    timeout $((budget + 60)) "$py" bench/deep_eval.py --seeds "${seeds// /,}" \
         --time-budget "$budget" --set "methods.dec.max_iter=$dec_iter" \
         --output "$logs/${label}_s.json" --methods "${METHODS:-kmeans,manifold,dec}" \
         "${together[@]}" "$@" >"$logs/$label.log" 2>&1
@@ -113,7 +113,8 @@ fi
 
 "$py" - "$logs" "$out/deep_eval.json" <<'EOF'
 import json, pathlib, sys
-from aeclust.deep_eval import summary
+import sys; sys.path.insert(0, "bench")
+from deep_eval import summary
 logs, target = pathlib.Path(sys.argv[1]), sys.argv[2]
 merged = {}
 for path in sorted(logs.glob("*_s.json")):

@@ -10,7 +10,7 @@ two sets of samples:
 - evaluation: --eval-seeds samples of --eval-source (the embedded 5000: the study's data).
 
 On each sample, each model of --models is trained and encoded as the pipeline does
-(params.yaml's entries, or `aeclust.deep_eval.EXTRA_MODELS`), and the raw pixels / 255 are
+(params.yaml's entries, or bench/models.yaml), and the raw pixels / 255 are
 kept as a baseline "model". Every latent set is then embedded by UMAP for each setting of
 the grid (n_neighbors x metric, n_components and min_dist as params.yaml) and clustered
 by a Gaussian mixture (n_init 1, as N2D), a Gaussian mixture with 10
@@ -93,9 +93,9 @@ def sweep_one(
     from sklearn.metrics import normalized_mutual_info_score
     from sklearn.mixture import GaussianMixture
 
+    from aeclust.cluster.manifold import embed
+    from aeclust.cluster.scores import clustering_accuracy
     from aeclust.config import ManifoldParams
-    from aeclust.manifold import embed
-    from aeclust.matching import clustering_accuracy
 
     spec = ManifoldParams(True, n_components, n_neighbors, min_dist, metric, "gmm")
     start = time.perf_counter()
@@ -172,10 +172,10 @@ def trained_latents(args: argparse.Namespace, params, began: float):
     latents, trained on the tuning and evaluation samples in turn (saved to
     --save-latents if given); nothing more is trained after --deadline seconds."""
     import numpy as np
+    from deep_eval import train_and_encode
 
-    from aeclust.data import stratified_sample
-    from aeclust.deep_eval import train_and_encode
-    from aeclust.sources import load_source
+    from aeclust.data.sampling import stratified_sample
+    from aeclust.data.sources import load_source
 
     eval_images, eval_labels = load_source(args.eval_source)
     tune_images, tune_labels = load_source(args.tune_source)
@@ -226,8 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     began = time.perf_counter()
     import numpy as np
-
-    from aeclust.deep_eval import configure
+    from deep_eval import configure
 
     model_names = [m.strip() for m in args.models.split(",") if m.strip()]
     params = configure(args.params, model_names, epochs=args.epochs)

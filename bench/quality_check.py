@@ -5,8 +5,8 @@ seeded stratified sample of params.yaml's data), the network
 
 - study:    exactly as the study wrote it, in plain Keras (`model.fit`, stock layers;
             the code is `bench/train_speed.py`'s copy of the study's);
-- pipeline: the pipeline's own path (`aeclust.models.build_autoencoder` +
-            `aeclust.training.train_autoencoder`),
+- pipeline: the pipeline's own path (`aeclust.nets.models.build_autoencoder` +
+            `aeclust.nets.training.train_autoencoder`),
 
 for params.yaml's epochs (or --epochs), then runs the study's KMeans (params.yaml's
 `kmeans`, random_state = the seed) on the latents. It prints each run's final loss,
@@ -76,12 +76,12 @@ def main() -> None:
     import numpy as np
     from train_speed import sampled_images, study_conv, study_dense
 
-    from aeclust.clustering import kmeans
+    from aeclust.cluster.kmeans import kmeans
+    from aeclust.cluster.scores import clustering_accuracy
     from aeclust.config import DenseParams, load_params
-    from aeclust.matching import clustering_accuracy
-    from aeclust.models import build_autoencoder, encoder_of, model_inputs
-    from aeclust.scaling import SCALERS
-    from aeclust.training import chunk_seed, make_deterministic, train_autoencoder
+    from aeclust.data.scaling import SCALERS
+    from aeclust.nets.models import build_autoencoder, encoder_of, model_inputs
+    from aeclust.nets.training import chunk_seed, make_deterministic, train_autoencoder
 
     params = load_params(args.params)
     unknown = [name for name in args.models if name not in params.models]

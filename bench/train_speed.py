@@ -5,11 +5,11 @@ model named by --models, this trains
 
 - study:    the network exactly as the study wrote it, in plain Keras (stock layers,
             Adam, MSE, `model.fit(X, X, epochs, batch_size)`), copied below;
-- fastops:  (cnn only) the same code with the layers of `aeclust.fastops` swapped in:
+- fastops:  (cnn only) the same code with the layers of `aeclust.nets.layers` swapped in:
             SeparableMaxPooling2D for MaxPooling2D, PhaseDecoder2D for the
             Conv2DTranspose and the output Conv2D;
-- pipeline: the pipeline's own path, `aeclust.models.build_autoencoder` +
-            `aeclust.training.train_autoencoder`, with params.yaml's settings;
+- pipeline: the pipeline's own path, `aeclust.nets.models.build_autoencoder` +
+            `aeclust.nets.training.train_autoencoder`, with params.yaml's settings;
 
 each from the same seed, and prints seconds per epoch after the first (warm-up) epoch
 (median of wall time, and of CPU time over all threads, which the other processes on a
@@ -17,7 +17,7 @@ shared machine disturb less), each path's time relative to the study's, the firs
 epoch's and the whole training call's seconds (tracing included), the last epoch's
 loss, and the process's peak RSS. study and fastops compute the same function on the
 same batches (fit's shuffle), so their losses agree up to float rounding; on TensorFlow and JAX
-the pipeline draws its own batches (`aeclust.training.epoch_orders`), so its loss is
+the pipeline draws its own batches (`aeclust.nets.training.epoch_orders`), so its loss is
 another sample of the same training (`bench/quality_check.py` compares them over seeds).
 
     python bench/train_speed.py                              # ffn and cnn, 5 epochs
@@ -85,9 +85,9 @@ def study_conv(keras, side: int, fast: bool = False):
     from keras.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Input, MaxPooling2D, Reshape
     from keras.models import Model
 
-    if fast:  # the same function, computed faster (aeclust.fastops)
-        from aeclust.fastops import PhaseDecoder2D
-        from aeclust.fastops import SeparableMaxPooling2D as MaxPooling2D
+    if fast:  # the same function, computed faster (aeclust.nets.layers)
+        from aeclust.nets.layers import PhaseDecoder2D
+        from aeclust.nets.layers import SeparableMaxPooling2D as MaxPooling2D
 
     # The study wrote padding='SAME' / 'VALID' (Keras 3 takes only lower case), and 28
     # for the side, 14 for the latent's.
@@ -140,8 +140,8 @@ def epoch_timer(keras):
 def sampled_images(params, source: str | None = None, n_samples: int | None = None):
     """(images, labels): the seeded stratified sample of the source the pipeline's
     prepare stage draws (params.yaml's data unless overridden)."""
-    from aeclust.data import stratified_sample
-    from aeclust.sources import load_source
+    from aeclust.data.sampling import stratified_sample
+    from aeclust.data.sources import load_source
 
     images, labels = load_source(source or params.data.source)
     chosen = stratified_sample(labels, n_samples or params.data.n_samples, params.seed)
@@ -164,9 +164,9 @@ def main() -> None:
     import keras
 
     from aeclust.config import DenseParams, load_params
-    from aeclust.models import build_autoencoder, model_inputs
-    from aeclust.scaling import SCALERS
-    from aeclust.training import chunk_seed, make_deterministic, train_autoencoder
+    from aeclust.data.scaling import SCALERS
+    from aeclust.nets.models import build_autoencoder, model_inputs
+    from aeclust.nets.training import chunk_seed, make_deterministic, train_autoencoder
 
     params = load_params(args.params)
     unknown = [name for name in args.models if name not in params.models]

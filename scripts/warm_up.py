@@ -1,6 +1,6 @@
 """Compile, once after an install, the compiled code the pipeline would otherwise compile
 in its first run: umap-learn's numba functions for the manifold stages (~20 s on 2 cores;
-`aeclust.manifold.warm_up`). `scripts/setup.sh` runs it after installing.
+`aeclust.cluster.manifold.warm_up`). `scripts/setup.sh` runs it after installing.
 
 Usage: python scripts/warm_up.py [params.yaml]
 
@@ -12,10 +12,10 @@ reported in one line and skipped: the stage would report it again.
 import sys
 import time
 
-from aeclust.cli import run_stage
 from aeclust.config import load_params
 from aeclust.errors import UserError
 from aeclust.imports import bulk_imports
+from aeclust.stage import run_stage
 
 
 def main(argv: list[str]) -> None:
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> None:
         return
     start = time.perf_counter()
     with bulk_imports():
-        from aeclust.manifold import warm_up
+        from aeclust.cluster.manifold import warm_up
     warm_up(params.methods.manifold, params.methods.n_clusters, params.seed)
     print(f"warm-up: manifold's compiled code cached ({time.perf_counter() - start:.0f} s)")
 

@@ -14,32 +14,33 @@ With methods.dec.enabled false it writes only data/methods/<model>+dec/skipped.j
 import dataclasses
 import time
 
-from aeclust import layout, methods
-from aeclust.cli import run_stage
+from aeclust.cluster import runs as methods
 from aeclust.config import load_params, run_name, select_model
 from aeclust.imports import bulk_imports, import_keras
-from aeclust.storage import load_array, save_array, save_json
+from aeclust.io import paths
+from aeclust.io.storage import load_array, save_array, save_json
+from aeclust.stage import run_stage
 
 
 def main(argv: list[str]) -> None:
-    params = load_params(layout.PARAMS)
+    params = load_params(paths.PARAMS)
     name, model_spec = select_model(params, argv)
     spec = params.methods.dec
     out = methods.run_dir(run_name(name, "dec"))
     if not spec.enabled:
         methods.write_skipped(out, "methods.dec.enabled")
         return
-    images = load_array(layout.standardized(model_spec.scaling))
-    digit_labels = load_array(layout.PREPARED_LABELS)
+    images = load_array(paths.standardized(model_spec.scaling))
+    digit_labels = load_array(paths.PREPARED_LABELS)
 
     # Only now pay for the deep-learning framework.
     with bulk_imports():
         keras = import_keras()
-        from aeclust.clustering import scores
-        from aeclust.dec import refine
-        from aeclust.models import is_autoencoder, load_model, model_inputs
+        from aeclust.cluster.dec import refine
+        from aeclust.cluster.scores import scores
+        from aeclust.nets.models import is_autoencoder, load_model, model_inputs
 
-    autoencoder = load_model(layout.model_file(name))
+    autoencoder = load_model(paths.model_file(name))
     if spec.reconstruction and not is_autoencoder(autoencoder):
         spec = dataclasses.replace(spec, reconstruction=False)  # nothing to rebuild: DEC
     # methods.dec.augment: refine on distorted copies as the model was trained (if it was)

@@ -9,27 +9,28 @@ data/methods/<model>+manifold/skipped.json.
 
 import time
 
-from aeclust import layout, methods
-from aeclust.cli import run_stage
+from aeclust.cluster import runs as methods
 from aeclust.config import load_params, run_name, select_model
 from aeclust.imports import bulk_imports
-from aeclust.storage import load_array, save_array, save_json
+from aeclust.io import paths
+from aeclust.io.storage import load_array, save_array, save_json
+from aeclust.stage import run_stage
 
 
 def main(argv: list[str]) -> None:
-    params = load_params(layout.PARAMS)
+    params = load_params(paths.PARAMS)
     name, _ = select_model(params, argv)
     spec = params.methods.manifold
     out = methods.run_dir(run_name(name, "manifold"))
     if not spec.enabled:
         methods.write_skipped(out, "methods.manifold.enabled")
         return
-    latents = load_array(layout.encoded(name) / "latents.npy")
-    digit_labels = load_array(layout.PREPARED_LABELS)
+    latents = load_array(paths.encoded(name) / "latents.npy")
+    digit_labels = load_array(paths.PREPARED_LABELS)
 
     with bulk_imports():
-        from aeclust.clustering import scores
-        from aeclust.manifold import manifold_clusters, umap_class
+        from aeclust.cluster.manifold import manifold_clusters, umap_class
+        from aeclust.cluster.scores import scores
 
         umap_class()  # umap-learn and numba load here (or one line says how to install it)
 

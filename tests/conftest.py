@@ -8,9 +8,18 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# The benchmark scripts (bench/*.py) import each other by name, as `python bench/x.py` does.
+sys.path.insert(0, str(ROOT / "bench"))
 # What a clone of the project holds that the pipeline needs (no data, no outputs).
 PROJECT_FILES = ["dvc.yaml", "params.yaml", "stages", "src", "data/raw", ".dvcignore", ".gitignore"]
 TINY = {"data": {"n_samples": 300}, "epochs": 2, "dec": {"max_iter": 20, "update_interval": 10}}
+
+
+def pytest_collection_modifyitems(items):
+    """An end-to-end test is a slow one: `-m "not slow"` leaves it out too."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.slow)
 
 
 def as_user(cmd: list[str]) -> tuple[list[str], dict[str, str]]:

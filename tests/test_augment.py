@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from aeclust.augment import random_affine
 from aeclust.config import AugmentParams
+from aeclust.data.augment import random_affine
 
 
 def digits(n=6, side=12, seed=0):

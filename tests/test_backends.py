@@ -16,9 +16,9 @@ import json, sys, tempfile
 import numpy as np
 import keras
 from aeclust.config import AugmentParams, ConvParams, DenseParams
-from aeclust.encoding import encode
-from aeclust.models import build_autoencoder, load_model, model_inputs, save_model
-from aeclust.training import make_deterministic, train_autoencoder
+from aeclust.nets.encoding import encode
+from aeclust.nets.models import build_autoencoder, load_model, model_inputs, save_model
+from aeclust.nets.training import make_deterministic, train_autoencoder
 
 dense = DenseParams("dense", "zscore_per_image", (256, 100), "relu", False, 0.01, 2, 20)
 conv = ConvParams("conv", "unit_range", 10, 5, 5, (14, 14), "relu", 0.005, 2, 20)
@@ -42,6 +42,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_models_train_save_load_and_encode_on_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
@@ -66,6 +67,7 @@ RUNNER_TESTS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_jax_batch_runner_trains_as_keras_steps_do():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
@@ -85,8 +87,9 @@ SCAN_SCRIPT = """
 import json
 import numpy as np
 import keras
-from aeclust.models import build_autoencoder, model_inputs
-from aeclust.training import JaxBatchRunner, epoch_orders
+from aeclust.nets.models import build_autoencoder, model_inputs
+from aeclust.nets.runners import JaxBatchRunner
+from aeclust.nets.training import epoch_orders
 from test_models import CONV
 
 x = model_inputs(np.random.default_rng(0).random((50, 28, 28), dtype=np.float32), CONV)
@@ -102,18 +105,19 @@ for scan in (True, False):
 
 # IDEC's two outputs (assignments and reconstruction) through either loop.
 import functools
-import aeclust.dec
+import aeclust.cluster.dec
 from test_dec import SPEC, blobs, trained_autoencoder
 points, _ = blobs(3.5)
-spec = aeclust.dec.DecParams(**{**SPEC.__dict__, "tol": 0.0, "max_iter": 45})
+spec = aeclust.cluster.dec.DecParams(**{**SPEC.__dict__, "tol": 0.0, "max_iter": 45})
 for scan in (True, False):
-    aeclust.dec.batch_runner = functools.partial(JaxBatchRunner, scan=scan)
-    result = aeclust.dec.refine(trained_autoencoder(points), points, spec, 4, seed=3)
+    aeclust.cluster.dec.batch_runner = functools.partial(JaxBatchRunner, scan=scan)
+    result = aeclust.cluster.dec.refine(trained_autoencoder(points), points, spec, 4, seed=3)
     out[f"dec {scan}"] = [result.cluster_ids.tolist(), result.latents.tolist()]
 print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_jax_runner_scan_and_per_batch_calls_train_alike():
     """The scan (GPU default) against one call per batch (CPU default, tested against Keras'
@@ -135,6 +139,7 @@ def test_jax_runner_scan_and_per_batch_calls_train_alike():
     np.testing.assert_allclose(scan_latents, step_latents, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_the_fast_layers_run_on_jax_without_importing_tensorflow():
     # A model trained on TensorFlow holds them; encoding it on JAX must not load TensorFlow
@@ -143,14 +148,10 @@ def test_the_fast_layers_run_on_jax_without_importing_tensorflow():
         "import sys\n"
         "import numpy as np\n"
         "import keras\n"
-        "from aeclust.fastops import (\n"
-        "    NarrowConv2D, PhaseConv2DTranspose, PhaseDecoder2D, SeparableMaxPooling2D\n"
-        ")\n"
+        "from aeclust.nets.layers import PhaseDecoder2D, SeparableMaxPooling2D\n"
         "x = keras.Input((14, 14, 1))\n"
-        "y = PhaseConv2DTranspose(10, 4, strides=2, padding='same', activation='relu')(x)\n"
-        "y = SeparableMaxPooling2D(5, strides=1)(y)\n"
-        "y = NarrowConv2D(1, 4, padding='same')(y)\n"
         "z = PhaseDecoder2D(10, 4, 2, 'relu', out_kernel_size=4)(x)\n"
+        "y = SeparableMaxPooling2D(5, strides=1)(z)\n"
         "model = keras.Model(x, [y, z])\n"
         "out = model.predict(np.ones((2, 14, 14, 1), 'float32'), verbose=0)\n"
         "print(keras.backend.backend(), *(o.shape for o in out), 'tensorflow' in sys.modules)\n"
@@ -170,8 +171,8 @@ TOGETHER_SCRIPT = """
 import json
 import numpy as np
 from aeclust.config import AugmentParams
-from aeclust.models import build_autoencoder, model_inputs
-from aeclust.training import make_deterministic, train_autoencoder, train_autoencoders_together
+from aeclust.nets.models import build_autoencoder, model_inputs
+from aeclust.nets.training import make_deterministic, train_autoencoder, train_autoencoders_together
 from test_models import DENSE
 
 rng = np.random.default_rng(0)
@@ -207,6 +208,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_autoencoders_trained_together_train_as_each_alone():
     """Three seeds in one vmapped program against `train_autoencoder` per seed: the same
@@ -233,7 +235,7 @@ def test_autoencoders_trained_together_train_as_each_alone():
 def test_training_together_needs_jax():
     import keras
 
-    from aeclust.training import train_autoencoders_together
+    from aeclust.nets.training import train_autoencoders_together
 
     if keras.backend.backend() == "jax":
         pytest.skip("runs on the other backends")

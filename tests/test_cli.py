@@ -1,4 +1,4 @@
-"""aeclust.cli: the frame every stage runs in."""
+"""aeclust.stage: the frame every stage runs in."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import textwrap
 STAGE = textwrap.dedent(
     """
     import atexit, gc, sys
-    from aeclust.cli import run_stage
+    from aeclust.stage import run_stage
     from aeclust.errors import ParamsError
 
     # atexit runs before the interpreter's last collection: report what it will walk

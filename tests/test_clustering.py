@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from aeclust.clustering import cluster_runs, kmeans, scores
+from aeclust.cluster.kmeans import cluster_runs, kmeans
+from aeclust.cluster.scores import scores
 from aeclust.config import KMeansParams
 
 SPEC = KMeansParams(n_clusters=3, init="k-means++", n_init=3, max_iter=300, tol=1e-4)

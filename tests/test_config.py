@@ -286,3 +286,83 @@ def test_select_model_names_the_choices():
         ParamsError, match=r"model = rnn: must be one of params.yaml's models: ffn, cnn"
     ):
         select_model(params, ["rnn"])
+
+
+def test_docs_params_md_is_written_from_the_schema():
+    from aeclust.config.docs import params_markdown
+
+    assert (ROOT / "docs" / "params.md").read_text() == params_markdown(), (
+        "docs/params.md is out of date: run python -m aeclust.config.docs"
+    )
+
+
+def leaves(tree, prefix=""):
+    """Every leaf key of params.yaml as a dotted path (lists are leaves)."""
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from leaves(value, f"{dotted}.")
+        else:
+            yield dotted
+
+
+def without(dotted: str):
+    raw = copy.deepcopy(DEFAULT)
+    node = raw
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node[key]
+    del node[last]
+    return raw
+
+
+# A value of the wrong type for each kind of leaf: a string where a number, list or
+# boolean belongs, and a number where a string belongs.
+def mistyped(value):
+    return 12345 if isinstance(value, str) else "not-a-value"
+
+
+LEAVES = list(leaves(DEFAULT))
+
+
+def test_the_default_params_have_the_leaves_the_sweep_below_covers():
+    assert len(LEAVES) >= 40 and "kmeans.n_init" in LEAVES and "methods.dec.n_init" in LEAVES
+
+
+@pytest.mark.parametrize("dotted", LEAVES)
+def test_every_dropped_key_is_a_default_or_one_line_naming_it(dotted):
+    """Dropping a key either keeps a declared default or stops with one line naming the key
+    as required and what it may hold, never with another exception."""
+    try:
+        params = parse_params(without(dotted))
+    except ParamsError as error:
+        message = str(error)
+        assert "\n" not in message
+        assert message.startswith(f"params.yaml: {dotted} = (missing): required, ")
+        return
+    node = params
+    for key in dotted.split("."):
+        node = node[key] if isinstance(node, dict) else getattr(node, key)
+    assert node is not None or dotted.endswith(("augment", "latent_activation"))
+
+
+@pytest.mark.parametrize("dotted", LEAVES)
+def test_every_mistyped_key_is_one_line_naming_it(dotted):
+    node = DEFAULT
+    for key in dotted.split("."):
+        node = node[key]
+    bad = mistyped(node)
+    with pytest.raises(ParamsError) as info:
+        parse_params(with_change(dotted, bad))
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"params.yaml: {dotted} = {bad!r}: must be ")
+
+
+def test_dropping_kmeans_n_init_is_reported_not_a_type_error():
+    with pytest.raises(
+        ParamsError, match=r"kmeans\.n_init = \(missing\): required, an integer >= 1"
+    ):
+        parse_params(without("kmeans.n_init"))
+    with pytest.raises(ParamsError, match=r"methods\.dec\.n_init = \(missing\): required"):
+        parse_params(without("methods.dec.n_init"))

@@ -1,4 +1,4 @@
-"""The contrastive model kind (aeclust.contrastive): params, network, loss, training."""
+"""The contrastive model kind (aeclust.nets.contrastive): params, network, loss, training."""
 
 import copy
 import importlib.util
@@ -22,15 +22,15 @@ from aeclust.errors import ParamsError
 
 keras = pytest.importorskip("keras")
 
-from aeclust.contrastive import NTXent, RandomGain, build_trainer, net_of, views  # noqa: E402
-from aeclust.models import (  # noqa: E402
+from aeclust.nets.contrastive import NTXent, RandomGain, build_trainer, net_of, views  # noqa: E402
+from aeclust.nets.models import (  # noqa: E402
     build_autoencoder,
     encoder_of,
     is_autoencoder,
     load_model,
     save_model,
 )
-from aeclust.training import make_deterministic, train_autoencoder  # noqa: E402
+from aeclust.nets.training import make_deterministic, train_autoencoder  # noqa: E402
 
 ENTRY = {
     "kind": "contrastive",
@@ -186,7 +186,7 @@ def test_training_lowers_the_loss_deterministically_and_saves_the_network(tmp_pa
 
 
 def test_training_separates_the_three_shapes():
-    from aeclust.clustering import label_scores
+    from aeclust.cluster.scores import label_scores
 
     net, _, x = trained(epochs=15)
     _, labels = shapes_data()
@@ -211,6 +211,7 @@ print(json.dumps({"backend": keras.backend.backend(), "runs": runs}))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_contrastive_training_runs_and_repeats_on_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
@@ -262,11 +263,12 @@ def test_repro_with_a_contrastive_model_runs_every_method(tmp_path):
     assert saved.name == "contrastive" and saved.get_layer("latent").units == 16
 
 
+@pytest.mark.slow
 def test_a_resumed_contrastive_training_ends_as_the_uninterrupted_one(tmp_path):
     """The train stage's checkpoint holds the whole trainer (the views' random state, the
     optimizer's moments): resumed after a chunk, the run continues as if never stopped."""
-    from aeclust.checkpoints import Checkpoint, fingerprint
-    from aeclust.training import CHUNK_EPOCHS
+    from aeclust.nets.checkpoints import Checkpoint, fingerprint
+    from aeclust.nets.training import CHUNK_EPOCHS
 
     x = shapes_data(n_per_class=20)[0]
     kwargs = dict(learning_rate=SPEC.learning_rate, epochs=2 * CHUNK_EPOCHS, batch_size=32, seed=3)
@@ -292,7 +294,7 @@ def test_a_resumed_contrastive_training_ends_as_the_uninterrupted_one(tmp_path):
 
 
 def test_deep_eval_takes_the_simclr_entry_and_refuses_it_together():
-    from aeclust.deep_eval import EXTRA_MODELS, configure, main
+    from deep_eval import EXTRA_MODELS, configure, main
 
     params = configure(str(ROOT / "params.yaml"), ["simclr"], epochs=2)
     spec = params.models["simclr"]

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from aeclust.data import stratified_sample
+from aeclust.data.sampling import stratified_sample
+from aeclust.data.sources import load_source
 from aeclust.errors import ParamsError
-from aeclust.sources import load_source
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,17 @@ import keras
 import numpy as np
 import pytest
 
+from aeclust.cluster.dec import (
+    ClusteringLayer,
+    build_dec,
+    kl_divergence,
+    refine,
+    target_distribution,
+)
+from aeclust.cluster.scores import clustering_accuracy
 from aeclust.config import AugmentParams, DecParams, DenseParams
-from aeclust.dec import ClusteringLayer, build_dec, kl_divergence, refine, target_distribution
-from aeclust.matching import clustering_accuracy
-from aeclust.models import build_dense
-from aeclust.training import make_deterministic, train_autoencoder
+from aeclust.nets.models import build_dense
+from aeclust.nets.training import make_deterministic, train_autoencoder
 
 SPEC = DecParams(
     enabled=True,
@@ -155,7 +161,7 @@ def test_compiled_batches_refine_as_keras_fit_does(monkeypatch, reconstruction, 
         **{**SPEC.__dict__, "tol": 0.0, "max_iter": 45, "reconstruction": reconstruction}
     )
     fast = refine(trained_autoencoder(points), points, spec, 4, seed=3, augment=augment)
-    monkeypatch.setattr("aeclust.dec.batch_runner", FitRunner)
+    monkeypatch.setattr("aeclust.cluster.dec.batch_runner", FitRunner)
     slow = refine(trained_autoencoder(points), points, spec, 4, seed=3, augment=augment)
     np.testing.assert_array_equal(fast.cluster_ids, slow.cluster_ids)
     np.testing.assert_allclose(fast.latents, slow.latents, rtol=1e-4, atol=1e-5)
@@ -163,6 +169,7 @@ def test_compiled_batches_refine_as_keras_fit_does(monkeypatch, reconstruction, 
         assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_augmented_refinement_trains_each_batch_on_distorted_copies_of_its_rows():
     points, _ = blobs(3.5)  # 16 values: 4 x 4 images
     spec = DecParams(**{**SPEC.__dict__, "tol": 0.0, "max_iter": 45})
@@ -187,8 +194,8 @@ import json, sys
 sys.path.insert(0, {tests!r})
 import keras
 from test_dec import SPEC, blobs, trained_autoencoder
-from aeclust.dec import refine
-from aeclust.matching import clustering_accuracy
+from aeclust.cluster.dec import refine
+from aeclust.cluster.scores import clustering_accuracy
 points, labels = blobs(0.2)
 runs = [refine(trained_autoencoder(points), points, SPEC, 4, seed=3) for _ in range(2)]
 print(json.dumps({{
@@ -201,6 +208,7 @@ print(json.dumps({{
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_refinement_on_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax"}

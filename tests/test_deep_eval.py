@@ -1,12 +1,12 @@
-"""aeclust.deep_eval: the over-seeds measurement for a GPU machine, on tiny settings."""
+"""bench/deep_eval.py: the over-seeds measurement for a GPU machine, on tiny settings."""
 
 import json
 
 import pytest
 from conftest import ROOT
+from deep_eval import EXTRA_MODELS, configure, main, summary
 
 from aeclust.config import AugmentParams, DenseParams, load_params
-from aeclust.deep_eval import EXTRA_MODELS, configure, main, summary
 from aeclust.errors import DataError, ParamsError
 
 PARAMS = str(ROOT / "params.yaml")

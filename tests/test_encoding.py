@@ -1,10 +1,10 @@
-"""aeclust.encoding: predictions batch by batch, as Keras' predict makes them."""
+"""aeclust.nets.encoding: predictions batch by batch, as Keras' predict makes them."""
 
 import keras
 import numpy as np
 import pytest
 
-from aeclust.encoding import predict
+from aeclust.nets.encoding import predict
 
 
 def two_outputs() -> keras.Model:

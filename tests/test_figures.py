@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aeclust import figures
+from aeclust.report import figures
 
 
 def test_reconstructions_are_one_mosaic_of_originals_over_reconstructions():

@@ -8,6 +8,7 @@ from conftest import ROOT, run
 from test_team import queue_tasks
 
 
+@pytest.mark.slow
 def test_a_command_past_its_timeout_fails_with_what_it_printed():
     script = "import sys, time; print('started', flush=True); time.sleep(120)"
     with pytest.raises(AssertionError, match=r"still running after 5 s\nstarted"):

@@ -64,7 +64,7 @@ def test_scikit_learn_imports_in_bulk_without_pandas_and_clusters():
         "import numpy as np\n"
         "from aeclust.imports import NOT_NEEDED, bulk_imports\n"
         "with bulk_imports():\n"
-        "    from aeclust.clustering import cluster_runs\n"
+        "    from aeclust.cluster.kmeans import cluster_runs\n"
         "print(sorted(p for p in NOT_NEEDED if p in sys.modules))\n"
         "from aeclust.config import KMeansParams\n"
         "points = np.repeat(np.eye(3) * 10, 20, axis=0) + np.random.default_rng(0).normal(size=(60, 3))\n"
@@ -77,6 +77,7 @@ def test_scikit_learn_imports_in_bulk_without_pandas_and_clusters():
     assert printed(script) == ["[]", "1.0", "pandas"]
 
 
+@pytest.mark.slow
 def test_keras_imports_without_scikit_learn_and_matplotlib_then_they_import_and_it_works():
     script = (
         "import sys\n"
@@ -97,7 +98,8 @@ BIG_LIBRARIES = {"keras", "tensorflow", "jax", "torch", "dvclive", "sklearn", "u
 
 
 def _imported(node: ast.AST) -> list[str]:
-    """The modules an import statement loads (`from aeclust import figures` loads aeclust.figures)."""
+    """The modules an import statement loads (`from aeclust.report import figures` loads
+    aeclust.report.figures)."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     if isinstance(node, ast.ImportFrom) and node.module:
@@ -107,11 +109,12 @@ def _imported(node: ast.AST) -> list[str]:
 
 def _loading(libraries: set[str]) -> set[str]:
     """aeclust's modules that load one of `libraries` when imported (through each other too)."""
+    src = ROOT / "src"
     direct = {
-        f"aeclust.{path.stem}": {
+        ".".join(path.relative_to(src).with_suffix("").parts): {
             name for stmt in ast.parse(path.read_text()).body for name in _imported(stmt)
         }
-        for path in (ROOT / "src" / "aeclust").glob("*.py")
+        for path in (src / "aeclust").rglob("*.py")
     }
     found: set[str] = set()
     while True:
@@ -141,8 +144,8 @@ def _bulk_blocks(tree: ast.AST) -> list[ast.With]:
 @pytest.mark.parametrize("stage", sorted(p.name for p in (ROOT / "stages").glob("*.py")))
 def test_stages_import_big_libraries_only_in_bulk_and_keras_alone(stage):
     big, keras = _loading(BIG_LIBRARIES), _loading({"keras"})
-    assert {"aeclust.clustering", "aeclust.models", "aeclust.figures"} <= big
-    assert {"aeclust.models", "aeclust.encoding", "aeclust.training"} <= keras
+    assert {"aeclust.cluster.kmeans", "aeclust.nets.models", "aeclust.report.figures"} <= big
+    assert {"aeclust.nets.models", "aeclust.nets.encoding", "aeclust.nets.training"} <= keras
     tree = ast.parse((ROOT / "stages" / stage).read_text())
     blocks = _bulk_blocks(tree)
     inside = {id(node) for block in blocks for node in ast.walk(block)}

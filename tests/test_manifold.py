@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import yaml
 
+from aeclust.cluster.manifold import cluster_embedding, embed, manifold_clusters
+from aeclust.cluster.scores import clustering_accuracy
 from aeclust.config import ManifoldParams
-from aeclust.manifold import cluster_embedding, embed, manifold_clusters
-from aeclust.matching import clustering_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,16 +61,16 @@ def test_latents_of_any_shape_are_flattened():
 
 
 def test_gmm_restarts_keep_the_most_likely_mixture(monkeypatch):
-    import aeclust.manifold
+    import aeclust.cluster.manifold
 
     starts = []
 
-    class Spy(aeclust.manifold.GaussianMixture):
+    class Spy(aeclust.cluster.manifold.GaussianMixture):
         def fit_predict(self, X, y=None):
             starts.append(self.n_init)
             return super().fit_predict(X, y)
 
-    monkeypatch.setattr(aeclust.manifold, "GaussianMixture", Spy)
+    monkeypatch.setattr(aeclust.cluster.manifold, "GaussianMixture", Spy)
     points, labels = blobs(0.3)
     spec = ManifoldParams(**{**SPEC.__dict__, "n_init": 4})
     cluster_ids, _, _ = manifold_clusters(points, spec, 4, seed=7)
@@ -81,7 +81,7 @@ def test_gmm_restarts_keep_the_most_likely_mixture(monkeypatch):
 def test_umap_is_imported_without_a_deep_learning_framework():
     # umap/__init__.py imports TensorFlow when it is installed; the manifold stage must not.
     script = (
-        "import sys; from aeclust.manifold import umap_class; umap_class(); "
+        "import sys; from aeclust.cluster.manifold import umap_class; umap_class(); "
         "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
@@ -90,7 +90,7 @@ def test_umap_is_imported_without_a_deep_learning_framework():
 
 
 def test_the_refusal_ends_with_the_import():
-    from aeclust.manifold import umap_class
+    from aeclust.cluster.manifold import umap_class
 
     finders = list(sys.meta_path)
     umap_class()
@@ -103,7 +103,7 @@ def test_without_umap_learn_the_error_says_what_to_install():
     script = (
         "import sys\n"
         "from aeclust.imports import hidden\n"
-        "from aeclust.manifold import umap_class\n"
+        "from aeclust.cluster.manifold import umap_class\n"
         "try:\n"
         "    with hidden(('umap',)):\n"
         "        umap_class()\n"
@@ -115,13 +115,13 @@ def test_without_umap_learn_the_error_says_what_to_install():
 
 
 def test_umap_metrics_run_compiled_and_give_scikit_learns_matrix_bit_for_bit():
-    from aeclust.manifold import umap_class
+    from aeclust.cluster.manifold import umap_class
 
     umap_class()  # umap's package import, under the TensorFlow refusal
     from sklearn.metrics import pairwise_distances
     from umap.distances import named_distances
 
-    from aeclust import pairwise
+    from aeclust.cluster import pairwise
     from aeclust.config import UMAP_METRICS
 
     points, _ = blobs(1.0, per=40, dim=7)
@@ -131,14 +131,14 @@ def test_umap_metrics_run_compiled_and_give_scikit_learns_matrix_bit_for_bit():
     for name in UMAP_METRICS:
         metric = named_distances[name]
         which = pairwise.metric_index(metric)
-        assert which is not None, f"{name} is not computed by aeclust.pairwise"
+        assert which is not None, f"{name} is not computed by aeclust.cluster.pairwise"
         fast = pairwise.all_pairs(points, which).astype(np.float32)
         np.testing.assert_array_equal(fast, pairwise_distances(points, metric=metric), name)
 
 
 @pytest.mark.filterwarnings("ignore:n_jobs value")
 def test_umap_embeds_as_it_does_alone_with_the_compiled_distances():
-    from aeclust.manifold import fast_small_data_distances, umap_class
+    from aeclust.cluster.manifold import fast_small_data_distances, umap_class
 
     points, _ = blobs(2.0)
 
@@ -164,13 +164,14 @@ def test_umap_embeds_as_it_does_alone_with_the_compiled_distances():
     np.testing.assert_array_equal(fast, alone)
 
 
+@pytest.mark.slow
 def test_umaps_compiled_functions_are_kept_for_the_next_process(tmp_path):
     # NUMBA_CACHE_DIR takes numba's on-disk cache; umap itself asks to cache almost none
     # of the functions a fit compiles.
     script = (
         "import numpy as np\n"
         "from aeclust.config import ManifoldParams\n"
-        "from aeclust.manifold import embed\n"
+        "from aeclust.cluster.manifold import embed\n"
         "spec = ManifoldParams(True, 2, 5, 0.0, 'euclidean', 'kmeans')\n"
         "embed(np.random.default_rng(0).normal(size=(60, 4)), spec, seed=1)\n"
     )
@@ -190,7 +191,7 @@ COMPILED_AFTER_A_FIT = (
     "from numba.core.caching import NullCache\n"
     "from numba.core.registry import CPUDispatcher\n"
     "from aeclust.config import load_params\n"
-    "from aeclust.manifold import manifold_clusters\n"
+    "from aeclust.cluster.manifold import manifold_clusters\n"
     "params = load_params(sys.argv[1])\n"
     "latents = np.random.default_rng(5).normal(size=(700, 100)).astype(np.float32)\n"
     "manifold_clusters(latents, params.methods.manifold, params.methods.n_clusters, 1)\n"
@@ -218,6 +219,7 @@ def compiled_after_a_fit(cache: Path, params: Path) -> dict[str, int]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_the_warm_up_leaves_nothing_for_the_first_manifold_stage_to_compile(tmp_path):
     params = ROOT / "params.yaml"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "warm")}
@@ -265,7 +267,7 @@ def test_the_warm_up_skips_what_it_need_not_or_cannot_do(tmp_path, params_text, 
 
 
 def test_run_seeds_start_with_the_seed_and_differ():
-    from aeclust.manifold import run_seeds
+    from aeclust.cluster.manifold import run_seeds
 
     assert run_seeds(7, 1) == [7]
     seeds = run_seeds(7, 5)
@@ -274,7 +276,7 @@ def test_run_seeds_start_with_the_seed_and_differ():
 
 
 def test_vote_outvotes_one_noisy_run_and_ignores_renaming():
-    from aeclust.manifold import consensus
+    from aeclust.cluster.consensus import consensus
 
     truth = np.repeat(np.arange(3), 20)
     renamed = (truth + 1) % 3  # the same partition under other names
@@ -290,7 +292,7 @@ def test_vote_outvotes_one_noisy_run_and_ignores_renaming():
 
 
 def test_vote_ties_go_to_the_medoid():
-    from aeclust.manifold import vote
+    from aeclust.cluster.consensus import vote
 
     a = np.array([0, 0, 1, 1])
     b = np.array([0, 1, 1, 1])
@@ -299,7 +301,7 @@ def test_vote_ties_go_to_the_medoid():
 
 
 def test_consensus_rejects_ids_out_of_range():
-    from aeclust.manifold import consensus
+    from aeclust.cluster.consensus import consensus
 
     with pytest.raises(ValueError, match=r"\[0, 2\)"):
         consensus([np.array([0, 1]), np.array([0, 2])], "vote", 2)

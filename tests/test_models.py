@@ -4,7 +4,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from aeclust.config import ConvParams, DenseParams  # noqa: E402
-from aeclust.models import (  # noqa: E402
+from aeclust.nets.models import (  # noqa: E402
     build_autoencoder,
     encoder_of,
     load_model,

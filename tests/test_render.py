@@ -1,10 +1,10 @@
-"""aeclust.render: figures drawn in worker processes are the same files as drawn in turn."""
+"""aeclust.report.render: figures drawn in worker processes are the same files as drawn in turn."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from aeclust import render
+from aeclust.report import render
 
 
 def bars(values):

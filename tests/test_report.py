@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 
-from aeclust.report import clean, markdown, ordered_confusion, pca_2d, quality_metrics
+from aeclust.report.tables import clean, markdown, ordered_confusion, pca_2d, quality_metrics
 
 
 def test_pca_2d_finds_the_main_axis_and_is_deterministic():

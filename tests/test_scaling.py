@@ -1,7 +1,7 @@
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from aeclust.scaling import unit_range, zscore_per_image
+from aeclust.data.scaling import unit_range, zscore_per_image
 
 
 def test_zscore_per_image_matches_the_study():

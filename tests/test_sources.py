@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.utils import Bunch
 
-from aeclust import sources
+from aeclust.data import sources
+from aeclust.data.sources import load_source
 from aeclust.errors import DataError
-from aeclust.sources import load_source
 
 # The original MNIST / Fashion-MNIST files, beside the repository (see its README.md).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -62,6 +62,7 @@ def test_missing_input_names_the_file(project):
     assert_one_line_error(stage(project, "kmeans"), "data/encoded/ffn/latents.npy", "not found")
 
 
+@pytest.mark.slow
 def test_train_trains_on_distorted_copies_when_the_model_asks(project):
     """models.<name>.augment reaches the training: the same seed gives other losses with it,
     and the same losses again when it is run twice."""
@@ -83,6 +84,7 @@ def test_train_trains_on_distorted_copies_when_the_model_asks(project):
     assert len(augmented.splitlines()) == 3  # header + 2 epochs
 
 
+@pytest.mark.slow
 def test_dec_refines_on_distorted_copies_when_asked(project):
     """methods.dec.augment: dec@<model> trains on distorted copies as the model was (its
     `augment`) and says so in refinement.json; off, it refines on the images as they are."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from aeclust.errors import DataError
-from aeclust.storage import atomic_path, load_array, load_json, save_array, save_json
+from aeclust.io.storage import atomic_path, load_array, load_json, save_array, save_json
 
 
 def strict_json(text):

@@ -10,15 +10,14 @@ keras = pytest.importorskip("keras")
 from dvclive import Live  # noqa: E402
 from test_models import CONV, DENSE  # noqa: E402
 
-from aeclust.augment import random_affine  # noqa: E402
-from aeclust.checkpoints import Checkpoint, fingerprint  # noqa: E402
 from aeclust.config import AugmentParams  # noqa: E402
-from aeclust.models import build_autoencoder, model_inputs  # noqa: E402
-from aeclust.training import (  # noqa: E402
+from aeclust.data.augment import random_affine  # noqa: E402
+from aeclust.nets.callbacks import LiveLogger, Progress  # noqa: E402
+from aeclust.nets.checkpoints import Checkpoint, fingerprint  # noqa: E402
+from aeclust.nets.models import build_autoencoder, model_inputs  # noqa: E402
+from aeclust.nets.runners import FusedAdam  # noqa: E402
+from aeclust.nets.training import (  # noqa: E402
     CHUNK_EPOCHS,
-    FusedAdam,
-    LiveLogger,
-    Progress,
     augment_rng,
     chunk_seed,
     epoch_orders,
@@ -86,7 +85,7 @@ def test_dvclive_logs_one_row_per_epoch_and_the_last_in_its_summary(tmp_path, sy
 def test_progress_logs_first_and_last_epoch_without_flooding(caplog):
     progress = Progress("ffn", epochs=200, every_s=3600)
     progress.on_train_begin()
-    with caplog.at_level(logging.INFO, logger="aeclust.training"):
+    with caplog.at_level(logging.INFO, logger="aeclust.nets.training"):
         for epoch in range(200):
             progress.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1)})
     lines = [r.getMessage() for r in caplog.records]
@@ -97,6 +96,7 @@ def test_progress_logs_first_and_last_epoch_without_flooding(caplog):
 AUGMENT = AugmentParams(rotation=15, shift=0.1, zoom=0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("spec", "augment"), [(DENSE, None), (CONV, None), (DENSE, AUGMENT)], ids=["ffn", "cnn", "aug"]
 )
@@ -188,18 +188,19 @@ def test_a_checkpoint_of_other_settings_is_ignored(tmp_path):
 def test_a_checkpoint_of_other_training_code_is_ignored(tmp_path, monkeypatch):
     """The fingerprint covers the code that builds and trains the model (layers,
     optimizer, loop): a checkpoint saved by other code does not resume."""
-    from aeclust import fastops
+    from aeclust.nets import layers
 
     x = np.zeros((4, 784), np.float32)
     before = fingerprint(DENSE, 1, x)
-    edited = tmp_path / "fastops.py"
-    edited.write_bytes(Path(fastops.__file__).read_bytes() + b"# another version\n")
-    monkeypatch.setattr(fastops, "__file__", str(edited))
+    edited = tmp_path / "layers.py"
+    edited.write_bytes(Path(layers.__file__).read_bytes() + b"# another version\n")
+    monkeypatch.setattr(layers, "__file__", str(edited))
     assert fingerprint(DENSE, 1, x) != before
     monkeypatch.undo()
     assert fingerprint(DENSE, 1, x) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("spec", "augment"), [(DENSE, None), (CONV, None), (CONV, AUGMENT)], ids=["ffn", "cnn", "aug"]
 )
@@ -270,12 +271,12 @@ def test_the_runners_training_draws_nothing_from_the_backends_random_state(spec)
 
 @pytest.mark.parametrize("with_runner", [True, False], ids=["runner", "fit"])
 def test_only_fit_reseeds_the_backend_at_each_chunk(monkeypatch, with_runner):
-    import aeclust.training
+    import aeclust.nets.training
 
     seeds = []
-    monkeypatch.setattr(aeclust.training.keras.utils, "set_random_seed", seeds.append)
+    monkeypatch.setattr(aeclust.nets.training.keras.utils, "set_random_seed", seeds.append)
     if not with_runner:  # as on torch, where there is no runner: Keras' fit shuffles
-        monkeypatch.setattr(aeclust.training, "batch_runner", lambda *args, **kwargs: None)
+        monkeypatch.setattr(aeclust.nets.training, "batch_runner", lambda *args, **kwargs: None)
     model = build_autoencoder(DENSE, 28)
     train_autoencoder(
         model,

@@ -1,6 +1,6 @@
 """The one error type users see: a bad parameter, argument or data file.
 
-Stages catch it at the top (see `aeclust.cli`) and print its message as one line.
+Stages catch it at the top (see `aeclust.stage`) and print its message as one line.
 """
 
 

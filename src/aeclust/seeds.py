@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from aeclust.errors import UserError
-from aeclust.storage import save_json, save_text
+from aeclust.io.storage import save_json, save_text
 
 log = logging.getLogger("aeclust.seeds")
 
@@ -279,6 +279,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    from aeclust.cli import run_stage
+    from aeclust.stage import run_stage
 
     run_stage("seeds", main)

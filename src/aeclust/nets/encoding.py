@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from aeclust.models import encoder_of
+from aeclust.nets.models import encoder_of
 
 
 def predict(model: keras.Model, inputs: np.ndarray, batch_size: int = 1000):

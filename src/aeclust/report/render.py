@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aeclust.cores import usable_cores
-from aeclust.storage import atomic_path
+from aeclust.io.storage import atomic_path
 
 FigureJob = tuple[Path, Callable[..., Any], tuple]
 DPI = 90

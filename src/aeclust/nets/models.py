@@ -13,8 +13,8 @@ import keras
 from keras import layers
 
 from aeclust.config import ContrastiveParams, ConvParams, DenseParams, ModelParams
-from aeclust.fastops import PhaseDecoder2D, SeparableMaxPooling2D
-from aeclust.storage import atomic_path
+from aeclust.io.storage import atomic_path
+from aeclust.nets.layers import PhaseDecoder2D, SeparableMaxPooling2D
 
 
 def build_dense(n_pixels: int, spec: DenseParams) -> keras.Model:
@@ -53,7 +53,7 @@ def build_conv(side: int, spec: ConvParams) -> keras.Model:
     """
     h, w = spec.latent_shape
     # On TensorFlow, exact equivalents of stock layers whose CPU kernels are slow for
-    # these shapes (see aeclust.fastops); elsewhere the stock layers are faster.
+    # these shapes (see aeclust.nets.layers); elsewhere the stock layers are faster.
     fast = keras.backend.backend() == "tensorflow"
     pool_layer = SeparableMaxPooling2D if fast else layers.MaxPooling2D
     inputs = keras.Input(shape=(side, side, 1), name="image")
@@ -88,7 +88,7 @@ def build_contrastive(side: int, spec: ContrastiveParams) -> keras.Model:
     and filters [32, 64, 128]: 14x14x32, 7x7x64, 3x3x128), flatten, Dense(latent_size,
     linear) = "latent" (what is clustered), then the projection head ("projection_<i>",
     ReLU, and "projection", linear), which only the training loss sees
-    (`aeclust.contrastive`)."""
+    (`aeclust.nets.contrastive`)."""
     inputs = keras.Input(shape=(side, side, 1), name="image")
     x = inputs
     last = len(spec.filters) - 1
@@ -112,7 +112,7 @@ def build_contrastive(side: int, spec: ContrastiveParams) -> keras.Model:
 
 def build_autoencoder(spec: ModelParams, side: int) -> keras.Model:
     """The untrained network of a model entry (for a contrastive entry: its network alone,
-    which `aeclust.contrastive.build_trainer` wraps to train)."""
+    which `aeclust.nets.contrastive.build_trainer` wraps to train)."""
     if isinstance(spec, DenseParams):
         return build_dense(side * side, spec)
     if isinstance(spec, ContrastiveParams):

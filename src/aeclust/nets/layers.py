@@ -1,45 +1,21 @@
-"""Faster drop-in equivalents of the conv autoencoder's slowest Keras layers.
+"""Faster equivalents of the conv autoencoder's slowest Keras layers, for TensorFlow on CPU.
 
-Each class subclasses the stock layer and keeps its constructor, weights (same names,
-shapes, initialisers and creation order, so the same seed gives the same initial
-model), `get_config` and fallback to the stock computation for configurations it does
-not cover (`PhaseDecoder2D` stands for two stock layers in turn, with both layers'
-weights in their order); it only computes the same function (and the same gradients)
-another way, up to float32 rounding. Only `keras.ops` is used, so they run on every backend; the
-speed-ups are for TensorFlow on CPU (oneDNN), where the stock kernels for these
-shapes are slow. Measured in the study's conv autoencoder, batch 300, 2 cores:
+Each computes the same function and gradients as the stock layers it stands for, up to
+float32 rounding, with the same weights (names, shapes, initialisers, creation order: the
+same seed gives the same initial model), and falls back to the stock computation for the
+configurations it does not cover. Only `keras.ops` is used, so they run on every backend;
+the gain is for TensorFlow's CPU kernels (oneDNN), which are slow for these small shapes.
+On JAX (XLA) they are slower than the stock layers, and `aeclust.nets.models` builds the
+stock ones there. `bench/train_speed.py` measures a whole training epoch against the study's
+own Keras code; bench/results/ holds its figures, with their hosts.
 
-- `SeparableMaxPooling2D`: a max over a ph x pw window is the max over ph rows of the
-  max over pw columns, so pool (1, pw) then (ph, 1). The 5x5 stride-1 pool of
-  (300, 28, 28, 10), forward + gradient: ~43 -> ~26 ms of op time per step. Each 1-D
-  pool then runs on a view of the tensor with the pooled axis first and the rest as
-  channels (280 or 240 where the stock kernels see 10): ~10.3 -> ~4.8 ms (2026-11-29,
-  on a quieter host), ~0.39 -> ~0.36 s per epoch of the whole training.
-- `NarrowConv2D`: a stride-1 `Conv2D` with few filters (the decoder's 10 -> 1 output
-  conv) as a depthwise conv summed over channels, with a custom gradient built from
-  fast kernels: ~27 -> ~15 ms per step.
-- `PhaseConv2DTranspose`: the stride-2 transposed conv as one stride-1 conv giving all
-  sub-pixel phases, then `depth_to_space`; TensorFlow fuses that conv with its bias
-  and relu: ~29 -> ~22 ms per step.
-- `PhaseDecoder2D`: that transposed conv and the 10 -> 1 output conv after it as one
-  layer, the output conv also on the phases, so the 28x28x10 image is never formed
-  (its shuffle and gradient were ~4.6 ms of op time per step, the output conv ~13 ms):
-  ~0.44 -> ~0.40 s per epoch of the whole training. `aeclust.models` uses it in place
-  of the two layers above; they stay for models saved before it. Its two phase convs
-  then became matrix products on the batch-last layout (channels, h, w, n), where a
-  shift of the image moves whole rows of n values (`_phases_by_matmul`): the decoder,
-  forward + gradients, ~14.7 -> ~10.5 ms; ~0.364 -> ~0.325 s per epoch (2026-11-29).
-
-Whole training step (`train_on_batch`, batch 300, with the first three): ~100 -> ~58 ms
-(10th percentile), ~126 -> ~87 ms (median), on 2 cores shared with other work.
-
-Tried and dropped (no gain in the whole step): the 10 -> 1 conv as a transposed conv
-of the flipped kernel, im2col for the 1-channel input conv, a matmul-based phase
-deconv, and pools or convs written as sums or maxima of shifted slices of the image
-layout (n, h, w, c): TensorFlow's slice and stack kernels are slow there, with rows of
-c values, and so are their generic gradients, which build a zero tensor of the whole
-input per slice. `_phases_by_matmul` avoids both. On JAX (XLA, CPU) these
-layers are slower than the stock ones: use them with TensorFlow.
+- `SeparableMaxPooling2D`: a max over a ph x pw window is the max over ph rows of the max
+  over pw columns; each 1-D pool runs on a view with the pooled axis first and the rest as
+  channels, so the kernels see hundreds of channels instead of the study's 10.
+- `PhaseDecoder2D`: the decoder's stride-2 transposed conv and the 10 -> 1 output conv
+  after it, as one layer that works on the sub-pixel phases and never forms the 28x28x10
+  image; where the image size is known both phase convs are matrix products on the
+  batch-last layout (channels, h, w, n), where a shift of the image moves whole rows.
 """
 
 from __future__ import annotations
@@ -95,75 +71,6 @@ class SeparableMaxPooling2D(layers.MaxPooling2D):
         if ph > 1 or sh > 1:
             x = _pool_rows(x, ph, sh, self.padding)
         return x
-
-
-@keras.saving.register_keras_serializable(package="aeclust")
-class NarrowConv2D(layers.Conv2D):
-    """`Conv2D` (stride 1, 'same' or 'valid') for few filters, such as the decoder's
-    10 -> 1 output conv, whose stock TensorFlow/CPU kernels are slow in both the
-    forward pass and the kernel gradient.
-
-    Forward: a depthwise conv (each input channel with its own slice of the kernel),
-    summed over the input channels: out[..., o] = sum_c conv(x[..., c], k[:, :, c, o]).
-    Gradient (`ops.custom_gradient`), the conv's own formulas with faster kernels:
-    d/dx is the transposed conv of the upstream gradient with the same kernel (what
-    TensorFlow computes too); d/dkernel[u, v, c, o] = sum over (n, p, q) of
-    x[n, p, q, c] * g[n, p + pad_top - u, q + pad_left - v, o] is one matrix
-    product of the input with the patches of the (padded) upstream gradient g.
-    """
-
-    def _fast(self) -> bool:
-        return (
-            self.strides == (1, 1)
-            and self.dilation_rate == (1, 1)
-            and self.groups == 1
-            and self.data_format == "channels_last"
-            and self.padding in ("same", "valid")
-        )
-
-    def convolution_op(self, inputs, kernel):
-        if not self._fast() or None in inputs.shape[1:]:
-            return super().convolution_op(inputs, kernel)
-        (kh, kw), padding = self.kernel_size, self.padding
-        channels, filters = inputs.shape[-1], self.filters
-        top, bottom = _same_padding(kh) if padding == "same" else (0, 0)
-        left, right = _same_padding(kw) if padding == "same" else (0, 0)
-
-        @ops.custom_gradient
-        def conv(x, k):
-            # (n, h, w, channels) -> (n, h', w', channels * filters) -> (n, h', w', filters)
-            y = ops.depthwise_conv(x, ops.reshape(k, (kh, kw, channels, filters)), 1, padding)
-            if filters == 1:
-                y = ops.sum(y, axis=-1, keepdims=True)
-            else:
-                y = ops.sum(ops.reshape(y, (-1, *y.shape[1:3], channels, filters)), axis=-2)
-
-            def grad(*args, upstream=None):
-                if upstream is None:
-                    (upstream,) = args
-                dx = ops.conv_transpose(upstream, k, strides=1, padding=padding)
-                # Patch (a, b) at (p, q) of g padded by (kh-1-top, kw-1-left) before is
-                # g[p + a - (kh-1-top), ...]: tap u = kh-1-a, so the taps come out flipped.
-                g = ops.pad(
-                    upstream,
-                    [
-                        (0, 0),
-                        (kh - 1 - top, kh - 1 - bottom),
-                        (kw - 1 - left, kw - 1 - right),
-                        (0, 0),
-                    ],
-                )
-                patches = ops.image.extract_patches(g, (kh, kw), strides=(1, 1), padding="valid")
-                # (n, h, w, channels) x (n, h, w, kh*kw*filters) -> (channels, kh*kw*filters)
-                dk = ops.einsum("npqc,npqt->ct", x, patches)
-                dk = ops.flip(ops.reshape(dk, (channels, kh, kw, filters)), axis=(1, 2))
-                return dx, ops.transpose(dk, (1, 2, 0, 3))
-
-            return y, grad
-
-        # A tensor, not the variable: TensorFlow's custom_gradient would otherwise
-        # want the gradient for the variable through a `variables` argument.
-        return conv(inputs, ops.copy(kernel))
 
 
 # Built-in activations that act on each element alone, so they commute with
@@ -366,71 +273,28 @@ def _phases_by_matmul(x, kernel, bias, plan, stride: int):
 
 
 @keras.saving.register_keras_serializable(package="aeclust")
-class PhaseConv2DTranspose(layers.Conv2DTranspose):
-    """`Conv2DTranspose` ('same' padding, equal strides s <= kernel) as sub-pixel
-    phases: output pixel (s*m + a, s*q + b) only sees input pixels near (m, q), so
-    all s*s phases of all filters are one stride-1 conv of the input with a kernel
-    gathered from the transposed conv's (zeros where a tap misses a phase), giving
-    (n, h, w, s*s*filters), then `depth_to_space` -> (n, s*h, s*w, filters).
-
-    On TensorFlow/CPU that conv, its bias and an elementwise activation run as one
-    fused kernel, instead of the slower transposed-conv kernel, an unfused bias add
-    and the activation: ~5% of the study's conv training step.
-    """
-
-    def _fast(self) -> bool:
-        return (
-            self.padding == "same"
-            and self.output_padding is None
-            and self.dilation_rate == (1, 1)
-            and self.data_format == "channels_last"
-            and self.strides[0] == self.strides[1]
-            and all(k >= s for k, s in zip(self.kernel_size, self.strides, strict=True))
-        )
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        if not self._fast():
-            return
-        self._plan = _deconv_phase_index(
-            self.kernel_size, self.strides[0], input_shape[-1], self.filters
-        )
-
-    def call(self, inputs):
-        if not self._fast():
-            return super().call(inputs)
-        stride = self.strides[0]
-        phases = _phases(inputs, self.kernel, self.bias, self._plan, stride)  # (.., s*s*filters)
-        elementwise = _elementwise(self.activation)
-        if elementwise:  # before the shuffle, where TensorFlow fuses it into the conv
-            phases = self.activation(phases)
-        outputs = ops.depth_to_space(phases, stride)  # (n, s*h, s*w, filters)
-        return outputs if elementwise else self.activation(outputs)
-
-
-@keras.saving.register_keras_serializable(package="aeclust")
 class PhaseDecoder2D(layers.Layer):
     """`Conv2DTranspose(filters, kernel_size, strides, padding="same", activation)`,
     then `Conv2D(out_filters, out_kernel_size, padding="same", activation=out_activation)`:
     the conv autoencoder's decoder (14x14x1 -> 28x28x10 -> 28x28x1), as one layer that
     never forms the 28x28x10 image.
 
-    `PhaseConv2DTranspose` computes all s*s sub-pixel phases of the transposed conv as one
-    stride-1 conv, (n, h, w, s*s*filters), and only then shuffles them into the
-    (n, s*h, s*w, filters) image; the stride-1 conv that follows can work on the phases
-    directly, giving its own output's phases, (n, h, w, s*s*out_filters), with a kernel
-    gathered from its own (`_conv_phase_index`). The one shuffle left moves s*s*out_filters
+    Output pixel (s*m + a, s*q + b) of the transposed conv sees only input pixels near
+    (m, q), so all its s*s sub-pixel phases are one stride-1 conv of the input,
+    (n, h, w, s*s*filters), with a kernel gathered from the transposed conv's
+    (`_deconv_phase_index`). The stride-1 conv that follows works on
+    the phases directly, giving its own output's phases, (n, h, w, s*s*out_filters), with
+    a kernel gathered from its own (`_conv_phase_index`). The one shuffle left moves s*s*out_filters
     channels instead of s*s*filters. Where the image size is known, both phase convs run
     as matrix products with the batch last (`_phases_by_matmul`), and the one shuffle
     left is a transpose back to the image layout (without the size: stock convs on the
-    phases, then depth_to_space). Training of the study's conv net (TensorFlow, 2
-    cores): ~0.44 -> ~0.40 s per epoch as phases, ~0.36 -> ~0.33 as matrix products.
+    phases, then depth_to_space).
 
     The weights are the two stock layers' (kernel (kh, kw, filters, channels) and bias
     (filters,), then out_kernel (okh, okw, filters, out_filters) and out_bias), created in
     that order with the same initialisers, so a seed gives the two stock layers' initial
     weights. Other backends compute the same phases (`keras.ops` only), without the gain;
-    there `aeclust.models` builds the two stock layers. A stride larger than the kernel,
+    there `aeclust.nets.models` builds the two stock layers. A stride larger than the kernel,
     unequal strides or an activation that is not elementwise (such as softmax): the stock
     transposed conv, then the stock conv.
     """

@@ -1,7 +1,4 @@
-"""KMeans on features, and the scores of a clustering against the digit labels.
-
-The labels are used here only to score; nothing is ever trained on them.
-"""
+"""The study's KMeans on features, and on every run's features at once (`cluster_runs`)."""
 
 from __future__ import annotations
 
@@ -9,18 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.metrics import (
-    adjusted_rand_score,
-    normalized_mutual_info_score,
-    silhouette_score,
-)
 from threadpoolctl import threadpool_limits
 
+from aeclust.cluster.scores import scores
 from aeclust.config import KMeansParams
 from aeclust.cores import usable_cores
-from aeclust.matching import clustering_accuracy
 
-SILHOUETTE_MAX_SAMPLES = 10000  # silhouette is O(n^2): score a seeded subsample above this
 SPREAD_BELOW = 10000  # rows: `cluster_runs` spreads smaller runs over threads, one core each
 
 
@@ -36,41 +27,6 @@ def kmeans(features: np.ndarray, spec: KMeansParams, seed: int) -> tuple[np.ndar
     )
     cluster_ids = model.fit_predict(features.reshape(len(features), -1).astype(np.float64))
     return cluster_ids.astype(np.int64), float(model.inertia_)
-
-
-def label_scores(cluster_ids: np.ndarray, digit_labels: np.ndarray) -> dict[str, float]:
-    """ACC, NMI and ARI of the clusters against the labels."""
-    return {
-        "acc": clustering_accuracy(cluster_ids, digit_labels),
-        "nmi": float(normalized_mutual_info_score(digit_labels, cluster_ids)),
-        "ari": float(adjusted_rand_score(digit_labels, cluster_ids)),
-    }
-
-
-def scores(
-    features: np.ndarray,
-    cluster_ids: np.ndarray,
-    digit_labels: np.ndarray,
-    inertia: float,
-    seed: int,
-) -> dict[str, float]:
-    """ACC, NMI, ARI against the labels; silhouette of the clusters in feature space; inertia."""
-    flat = features.reshape(len(features), -1)
-    silhouette = float("nan")
-    if 1 < len(np.unique(cluster_ids)) < len(flat):
-        silhouette = float(
-            silhouette_score(
-                flat,
-                cluster_ids,
-                sample_size=min(len(flat), SILHOUETTE_MAX_SAMPLES),
-                random_state=seed,
-            )
-        )
-    return {
-        **label_scores(cluster_ids, digit_labels),
-        "silhouette": silhouette,
-        "inertia": inertia,
-    }
 
 
 def cluster_runs(

@@ -9,9 +9,7 @@ keras = pytest.importorskip("keras")
 
 from keras import layers  # noqa: E402
 
-from aeclust.fastops import (  # noqa: E402
-    NarrowConv2D,
-    PhaseConv2DTranspose,
+from aeclust.nets.layers import (  # noqa: E402
     PhaseDecoder2D,
     SeparableMaxPooling2D,
     _gather_shifts,
@@ -57,18 +55,6 @@ CASES = {
         dict(pool_size=5, strides=1),
         (28, 28, 10),
     ),
-    "conv_4x4_10to1": (
-        NarrowConv2D,
-        layers.Conv2D,
-        dict(filters=1, kernel_size=4, padding="same"),
-        (28, 28, 10),
-    ),
-    "deconv_4x4_s2_relu": (
-        PhaseConv2DTranspose,
-        layers.Conv2DTranspose,
-        dict(filters=10, kernel_size=4, strides=2, padding="same", activation="relu"),
-        (14, 14, 1),
-    ),
     "decoder_study": (
         PhaseDecoder2D,
         stock_decoder,
@@ -93,42 +79,6 @@ CASES = {
         layers.MaxPooling2D,
         dict(pool_size=(4, 3), strides=(2, 1), padding="same"),
         (7, 10, 4),
-    ),
-    "conv_5x5_valid_relu": (
-        NarrowConv2D,
-        layers.Conv2D,
-        dict(filters=4, kernel_size=5, padding="valid", activation="relu"),
-        (12, 11, 3),
-    ),
-    "conv_3x2_same_nobias": (
-        NarrowConv2D,
-        layers.Conv2D,
-        dict(filters=2, kernel_size=(3, 2), padding="same", use_bias=False),
-        (9, 10, 5),
-    ),
-    "deconv_5x5_s2_sigmoid": (
-        PhaseConv2DTranspose,
-        layers.Conv2DTranspose,
-        dict(filters=3, kernel_size=5, strides=2, padding="same", activation="sigmoid"),
-        (6, 7, 2),
-    ),
-    "deconv_3x3_s3_nobias": (
-        PhaseConv2DTranspose,
-        layers.Conv2DTranspose,
-        dict(filters=2, kernel_size=3, strides=3, padding="same", use_bias=False),
-        (5, 4, 3),
-    ),
-    "deconv_4x4_s2_softmax": (
-        PhaseConv2DTranspose,
-        layers.Conv2DTranspose,
-        dict(filters=3, kernel_size=4, strides=2, padding="same", activation="softmax"),
-        (5, 5, 2),
-    ),
-    "deconv_valid_fallback": (
-        PhaseConv2DTranspose,
-        layers.Conv2DTranspose,
-        dict(filters=2, kernel_size=4, strides=2, padding="valid"),
-        (5, 5, 1),
     ),
     "decoder_5x5_s2_then_3x3": (
         PhaseDecoder2D,
@@ -174,12 +124,6 @@ CASES = {
         stock_decoder,
         dict(filters=2, kernel_size=2, strides=3, out_filters=2),
         (4, 5, 1),
-    ),
-    "conv_strided_fallback": (
-        NarrowConv2D,
-        layers.Conv2D,
-        dict(filters=2, kernel_size=3, strides=2, padding="same"),
-        (9, 9, 3),
     ),
 }
 
@@ -286,22 +230,6 @@ def test_pool_is_exact(case):
     )
 
 
-def test_same_initial_weights_from_the_same_seed():
-    """The fast layers create the stock weights in the stock order: a seeded model
-    starts from the same point either way."""
-    for case in ("conv_4x4_10to1", "conv_5x5_valid_relu", "deconv_4x4_s2_relu"):
-        fast_cls, stock_cls, kwargs, shape = CASES[case]
-        built = []
-        for cls in (fast_cls, stock_cls):
-            keras.utils.set_random_seed(7)
-            layer = cls(**kwargs)
-            layer.build((None, *shape))
-            built.append([(w.path, keras.ops.convert_to_numpy(w)) for w in layer.weights])
-        for (fast_path, fast_w), (stock_path, stock_w) in zip(*built, strict=True):
-            assert fast_path.split("/")[-1] == stock_path.split("/")[-1]
-            np.testing.assert_array_equal(fast_w, stock_w)
-
-
 def test_decoder_starts_from_the_stock_layers_weights():
     """PhaseDecoder2D holds the transposed conv's kernel and bias, then the conv's, made
     with the same initialisers in the same order: the same seed, the same start."""
@@ -328,28 +256,19 @@ def test_round_trip_through_keras_file(tmp_path):
     x = layers.Flatten()(x)
     x = layers.Dense(196)(x)
     x = layers.Reshape((14, 14, 1))(x)
-    # the two decoder layers of models saved before PhaseDecoder2D, and PhaseDecoder2D
-    y = PhaseConv2DTranspose(10, 4, strides=2, padding="same", activation="relu", name="up")(x)
-    outputs = [
-        NarrowConv2D(1, 4, padding="same", name="out")(y),
-        PhaseDecoder2D(10, 4, 2, "relu", out_kernel_size=4, name="decoder")(x),
-    ]
+    outputs = PhaseDecoder2D(10, 4, 2, "relu", out_kernel_size=4, name="decoder")(x)
     model = keras.Model(inputs, outputs)
     images = relu_inputs((2, 28, 28, 1))
-    expected = [keras.ops.convert_to_numpy(y) for y in model(images)]
+    expected = keras.ops.convert_to_numpy(model(images))
 
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
 
     assert isinstance(loaded.get_layer("pool"), SeparableMaxPooling2D)
-    assert isinstance(loaded.get_layer("up"), PhaseConv2DTranspose)
-    assert isinstance(loaded.get_layer("out"), NarrowConv2D)
     assert isinstance(loaded.get_layer("decoder"), PhaseDecoder2D)
-    for name in ("out", "decoder"):
-        assert loaded.get_layer(name).get_config() == model.get_layer(name).get_config()
-    for got, want in zip(loaded(images), expected, strict=True):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, RTOL, ATOL)
+    assert loaded.get_layer("decoder").get_config() == model.get_layer("decoder").get_config()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(images)), expected, RTOL, ATOL)
 
 
 def test_decoder_takes_the_phase_path_where_it_can():
@@ -360,20 +279,6 @@ def test_decoder_takes_the_phase_path_where_it_can():
         ("decoder_stride_over_kernel_fallback", False),
     ]:
         assert PhaseDecoder2D(**CASES[case][2])._fast() is fast, case
-
-
-def test_unknown_image_size_falls_back_to_the_stock_conv():
-    inputs = keras.Input((None, None, 3))
-    model = keras.Model(inputs, NarrowConv2D(2, 3, padding="same")(inputs))
-    stock = keras.Model(inputs, layers.Conv2D(2, 3, padding="same")(inputs))
-    stock.set_weights(model.get_weights())
-    images = relu_inputs((2, 7, 9, 3))
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(model(images)),
-        keras.ops.convert_to_numpy(stock(images)),
-        RTOL,
-        ATOL,
-    )
 
 
 def test_decoder_of_unknown_image_size_computes_the_same():

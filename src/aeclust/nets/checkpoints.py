@@ -19,9 +19,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from aeclust import contrastive, fastops, models, training
 from aeclust.config import ModelParams
-from aeclust.storage import atomic_path, save_json
+from aeclust.io.storage import atomic_path, save_json
+from aeclust.nets import contrastive, layers, models, runners, training
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def fingerprint(spec: ModelParams, seed: int, inputs: np.ndarray) -> str:
     )
     # The code that builds and trains the model (its layers, optimizer and loop): a
     # checkpoint of other code would finish the training with what it saved.
-    for module in (contrastive, fastops, models, training):
+    for module in (contrastive, layers, models, runners, training):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(str(inputs.shape).encode())
     digest.update(np.ascontiguousarray(inputs).data)

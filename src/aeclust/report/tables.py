@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from aeclust.matching import best_matching, contingency
+from aeclust.cluster.scores import best_matching, contingency
 
 QUALITY_KEYS = ("acc", "nmi", "ari", "silhouette", "inertia", "reconstruction_mse", "final_loss")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 
@@ -15,10 +16,10 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
+from aeclust.cluster.consensus import combine_runs
 from aeclust.config import ManifoldParams
 from aeclust.errors import UserError
 from aeclust.imports import hidden
-from aeclust.matching import max_weight_matching
 
 # umap/__init__.py imports umap.parametric_umap, which imports TensorFlow whenever it is
 # installed (5 s or more, and a framework that only train/encode/dec may load); when it is
@@ -81,7 +82,7 @@ def fast_small_data_distances() -> Iterator[list[int]]:
     `pairwise_distances` and its own numba metric function as a callable: one Python call
     per pair, 4.5 million at 3000 rows (~6 s here). Inside this block umap's reference to
     `pairwise_distances` is a function that runs the same metric functions in one compiled,
-    parallel loop (`aeclust.pairwise`): the same matrix, bit for bit (tested), in ~0.2 s.
+    parallel loop (`aeclust.cluster.pairwise`): the same matrix, bit for bit (tested), in ~0.2 s.
     Any other call goes to scikit-learn unchanged. Yields a list that gets the row count
     of each matrix computed the fast way."""
     import umap.umap_ as umap_module
@@ -89,7 +90,7 @@ def fast_small_data_distances() -> Iterator[list[int]]:
     fast_calls: list[int] = []
     original = getattr(umap_module, "pairwise_distances", None)
     try:
-        from aeclust import pairwise
+        from aeclust.cluster import pairwise
     except ImportError:  # a umap-learn without these metric functions
         original = None
     if original is None:  # umap computes its distances otherwise: leave it be
@@ -172,99 +173,49 @@ def run_seeds(seed: int, runs: int) -> list[int]:
     ]
 
 
-def agreement(partitions: list[np.ndarray]) -> np.ndarray:
-    """(runs, runs) NMI between every two partitions of the same items (1 on the diagonal)."""
-    from sklearn.metrics import normalized_mutual_info_score
-
-    runs = len(partitions)
-    table = np.ones((runs, runs))
-    for i in range(runs):
-        for j in range(i + 1, runs):
-            table[i, j] = table[j, i] = normalized_mutual_info_score(partitions[i], partitions[j])
-    return table
-
-
-def medoid_run(partitions: list[np.ndarray]) -> int:
-    """The index of the partition with the largest mean NMI to the others (the earliest of
-    equals): the run that agrees most with the rest, chosen without labels."""
-    if len(partitions) == 1:
-        return 0
-    table = agreement(partitions)
-    mean = (table.sum(axis=1) - 1.0) / (len(partitions) - 1)
-    return int(np.argmax(mean))
-
-
-def align(cluster_ids: np.ndarray, reference: np.ndarray, n_clusters: int) -> np.ndarray:
-    """`cluster_ids` renamed so that each cluster takes the id of the `reference` cluster it
-    shares most items with, one to one (the largest total overlap). Ids are in
-    [0, n_clusters)."""
-    overlap = np.zeros((n_clusters, n_clusters), dtype=np.int64)
-    np.add.at(overlap, (cluster_ids, reference), 1)
-    rows, cols = max_weight_matching(overlap)
-    rename = np.arange(n_clusters)
-    rename[rows] = cols
-    return rename[cluster_ids]
-
-
-def vote(partitions: list[np.ndarray], reference: int, n_clusters: int) -> np.ndarray:
-    """Each item's most frequent cluster over `partitions`, every one first aligned to
-    partition `reference`; a tie goes to the reference's cluster, else to the lowest id."""
-    base = partitions[reference]
-    counts = np.zeros((len(base), n_clusters), dtype=np.int32)
-    items = np.arange(len(base))
-    for ids in partitions:
-        np.add.at(counts, (items, align(ids, base, n_clusters)), 1)
-    winner = counts.argmax(axis=1)
-    base_wins = counts[items, base] == counts[items, winner]
-    return np.where(base_wins, base, winner).astype(np.int64)
-
-
-def consensus(partitions: list[np.ndarray], how: str, n_clusters: int) -> tuple[np.ndarray, int]:
-    """One partition from several runs' (`how`: "vote" or "medoid", see ManifoldParams).
-    Returns (cluster ids (n,) int64, the index of the medoid run)."""
-    for ids in partitions:
-        if ids.min() < 0 or ids.max() >= n_clusters:
-            raise ValueError(f"cluster ids must be in [0, {n_clusters})")
-    medoid = medoid_run(partitions)
-    if how == "medoid":
-        return partitions[medoid].astype(np.int64), medoid
-    if how == "vote":
-        return vote(partitions, medoid, n_clusters), medoid
-    raise ValueError(f"consensus={how!r}: must be vote or medoid")
-
-
-def combine_runs(
-    partitions: list[np.ndarray],
-    embeddings: list[np.ndarray],
-    inertias: list[float],
-    how: str,
-    n_clusters: int,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """The runs' results as one: (cluster ids, the medoid run's embedding, inertia: the
-    medoid's with "medoid", else NaN). One run is returned as it is."""
-    if len(partitions) == 1:
-        return partitions[0], embeddings[0], inertias[0]
-    cluster_ids, medoid = consensus(partitions, how, n_clusters)
-    inertia = inertias[medoid] if how == "medoid" else float("nan")
-    return cluster_ids, embeddings[medoid], inertia
-
-
 def manifold_clusters(
     latents: np.ndarray, spec: ManifoldParams, n_clusters: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """N2D on (n, d) latents, `spec.runs` times (UMAP and clusterer seeded by `run_seeds`),
     combined by `spec.consensus` (`combine_runs`).
     Returns (cluster ids (n,), embedding (n, k), inertia)."""
-    partitions, embeddings, inertias = [], [], []
+    cluster_ids, embedding, inertia, _ = manifold_clusterings(
+        latents, spec, n_clusters, seed, (spec.clusterer,)
+    )[spec.clusterer]
+    return cluster_ids, embedding, inertia
+
+
+def manifold_clusterings(
+    latents: np.ndarray,
+    spec: ManifoldParams,
+    n_clusters: int,
+    seed: int,
+    clusterers: tuple[str, ...],
+    parallel: bool = False,
+) -> dict[str, tuple[np.ndarray, np.ndarray, float, float]]:
+    """`manifold_clusters` with each of `clusterers` on the same UMAP embeddings (`parallel`:
+    see `embed`). Returns clusterer -> (cluster ids, embedding, inertia, seconds: UMAP's
+    and that clusterer's)."""
+    kept: dict[str, tuple[list, list, list]] = {c: ([], [], []) for c in clusterers}
+    seconds = dict.fromkeys(clusterers, 0.0)
     for run_seed in run_seeds(seed, spec.runs):
-        embedding = embed(latents, spec, run_seed)
-        cluster_ids, inertia = cluster_embedding(
-            embedding, spec.clusterer, n_clusters, run_seed, spec.n_init
-        )
-        partitions.append(cluster_ids)
-        embeddings.append(embedding)
-        inertias.append(inertia)
-    return combine_runs(partitions, embeddings, inertias, spec.consensus, n_clusters)
+        start = time.perf_counter()
+        embedding = embed(latents, spec, run_seed, parallel=parallel)
+        umap_seconds = time.perf_counter() - start
+        for clusterer in clusterers:
+            start = time.perf_counter()
+            cluster_ids, inertia = cluster_embedding(
+                embedding, clusterer, n_clusters, run_seed, spec.n_init
+            )
+            seconds[clusterer] += umap_seconds + time.perf_counter() - start
+            for kept_list, value in zip(
+                kept[clusterer], (cluster_ids, embedding, inertia), strict=True
+            ):
+                kept_list.append(value)
+    return {
+        clusterer: (*combine_runs(*kept[clusterer], spec.consensus, n_clusters), seconds[clusterer])
+        for clusterer in clusterers
+    }
 
 
 # Rows of `warm_up`'s sample: below UMAP's 4096, where it takes the all-pairs path that the
@@ -275,7 +226,7 @@ WARM_UP_ROWS = 300
 
 def warm_up(spec: ManifoldParams, n_clusters: int, seed: int) -> None:
     """Compile what `manifold_clusters` runs for `spec` (umap-learn's and pynndescent's
-    numba functions, `aeclust.pairwise`) and leave it in numba's cache, on a random sample
+    numba functions, `aeclust.cluster.pairwise`) and leave it in numba's cache, on a random sample
     of WARM_UP_ROWS rows in the stage's dtype: the first manifold stage after an install
     then loads that code (~1 s here) instead of compiling it (~20 s, 2 cores).
     `scripts/setup.sh` runs it once per install (`scripts/warm_up.py`)."""

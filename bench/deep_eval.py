@@ -9,15 +9,15 @@ A DEC/IDEC run is also scored at every target update (its `trajectory`; the mean
 seeds after each number of batches are printed and kept as `dec_trajectories`), which
 shows how many batches `methods.dec.max_iter` needs.
 
-    python -m aeclust.deep_eval --source idx:/data/mnist --n-samples all --models dae \\
+    python bench/deep_eval.py --source idx:/data/mnist --n-samples all --models dae \\
         --epochs 200 --seeds 1,2,3,4,5 --output deep_eval.json
 
 On JAX, `--together` trains each model's seeds at once (one program vmapped over them,
-`aeclust.training.train_autoencoders_together`), then clusters seed by seed;
+`aeclust.nets.training.train_autoencoders_together`), then clusters seed by seed;
 `--save-latents DIR` keeps each seed's latents, which `--from-latents DIR` clusters
 later, elsewhere (the KMeans and manifold methods: UMAP on a CPU after a GPU trained).
 
-Models are params.yaml's `models` entries, plus those of `EXTRA_MODELS` (same schema;
+Models are params.yaml's `models` entries, plus those of bench/models.yaml (same schema;
 copy one into params.yaml's `models:` to run it in the pipeline); `--set
 models.<name>.<field>=VALUE` changes one field of a chosen entry, nested fields included
 (`--set models.simclr.views.flip=false`). The manifold method is
@@ -37,6 +37,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -45,42 +46,13 @@ from aeclust.config import CLUSTERERS, ContrastiveParams, Params, load_params, p
 from aeclust.errors import DataError, ParamsError, UserError
 from aeclust.seeds import score_stats
 
-log = logging.getLogger("aeclust.deep_eval")
+log = logging.getLogger("deep_eval")
 
-# DEC/IDEC/N2D's dense autoencoder, 784-500-500-2000-10 on pixels / 255, relu, linear latent.
-_DAE: dict[str, Any] = {
-    "kind": "dense",
-    "scaling": "unit_range",
-    "units": [500, 500, 2000, 10],
-    "activation": "relu",
-    "latent_activation": "linear",
-    "linear_latent": False,
-    "learning_rate": 0.001,
-    "epochs": 200,
-    "batch_size": 256,
-}
-EXTRA_MODELS: dict[str, dict[str, Any]] = {
-    "dae": _DAE,
-    # dae trained as DEC-DA pretrains it: 500 epochs, each on distorted copies
-    # (rotation +-10 degrees, shift +-10%).
-    "dae_da": {**_DAE, "epochs": 500, "augment": {"rotation": 10, "shift": 0.1}},
-}
-# A SimCLR conv encoder (aeclust.contrastive): stride-2 convs 32-64-128, a 128-d linear
-# latent, a 128-64 projection head, NT-Xent at 0.5, batch 512, 30 epochs (full
-# Fashion-MNIST: ~13 min a seed on this 2-core CPU, TensorFlow).
-EXTRA_MODELS["simclr"] = {
-    "kind": "contrastive",
-    "scaling": "unit_range",
-    "filters": [32, 64, 128],
-    "latent_size": 128,
-    "projection": [128, 64],
-    "temperature": 0.5,
-    "learning_rate": 0.001,
-    "epochs": 30,
-    "batch_size": 512,
-}
+MODELS_FILE = Path(__file__).with_name("models.yaml")
+# The extra model entries (dae, dae_da, simclr), in params.yaml's schema.
+EXTRA_MODELS: dict[str, dict[str, Any]] = yaml.safe_load(MODELS_FILE.read_text())
 METHOD_NAMES = ("kmeans", "manifold", "dec")
-SCORE_NAMES = ("acc", "nmi", "ari")  # against the labels (aeclust.clustering.label_scores)
+SCORE_NAMES = ("acc", "nmi", "ari")  # against the labels (aeclust.cluster.scores.label_scores)
 
 
 def configure(
@@ -150,7 +122,7 @@ def configure(
 
 
 def umap_available() -> bool:
-    from aeclust.manifold import umap_class
+    from aeclust.cluster.manifold import umap_class
 
     try:
         umap_class()
@@ -202,7 +174,7 @@ def dec_trajectories(results: list[dict]) -> dict[str, list[dict[str, float | in
 
 def _score_update(trajectory: list[dict], digit_labels, iteration: int, cluster_ids) -> None:
     """`refine`'s on_update: append the assignments' ACC, NMI and ARI to `trajectory`."""
-    from aeclust.clustering import label_scores
+    from aeclust.cluster.scores import label_scores
 
     trajectory.append({"iteration": iteration, **label_scores(cluster_ids, digit_labels)})
 
@@ -210,9 +182,9 @@ def _score_update(trajectory: list[dict], digit_labels, iteration: int, cluster_
 def _built(spec, images, seed: int):
     """(untrained autoencoder, model inputs) for `images`, as the pipeline's train stage
     builds them: scaled, seeded, built."""
-    from aeclust.models import build_autoencoder, model_inputs
-    from aeclust.scaling import SCALERS
-    from aeclust.training import make_deterministic
+    from aeclust.data.scaling import SCALERS
+    from aeclust.nets.models import build_autoencoder, model_inputs
+    from aeclust.nets.training import make_deterministic
 
     scaled = SCALERS[spec.scaling](images)
     make_deterministic(seed)
@@ -233,8 +205,8 @@ def _encoded(autoencoder, inputs, seed: int, name: str, epochs: int, how: str, l
     """Encode `inputs` and print the training's line; return (autoencoder, inputs, latents)."""
     import keras
 
-    from aeclust.encoding import encode, encode_latents
-    from aeclust.models import is_autoencoder
+    from aeclust.nets.encoding import encode, encode_latents
+    from aeclust.nets.models import is_autoencoder
 
     if is_autoencoder(autoencoder):
         latents, _, mse = encode(autoencoder, inputs)
@@ -253,12 +225,12 @@ def train_and_encode(spec, images, seed: int, name: str):
     """Scale `images`, build, train and encode with the model entry `spec`, as the
     pipeline's train and encode stages do. Prints the training's time and losses.
     Returns (autoencoder, model inputs, latents (n, ...))."""
-    from aeclust.training import train_autoencoder
+    from aeclust.nets.training import train_autoencoder
 
     autoencoder, inputs = _built(spec, images, seed)
     trained = autoencoder
     if isinstance(spec, ContrastiveParams):  # trained inside its two-view trainer
-        from aeclust.contrastive import build_trainer
+        from aeclust.nets.contrastive import build_trainer
 
         trained = build_trainer(autoencoder, spec)
     start = time.perf_counter()
@@ -269,9 +241,9 @@ def train_and_encode(spec, images, seed: int, name: str):
 
 def train_and_encode_together(spec, samples: list, seeds: list[int], name: str) -> list:
     """`train_and_encode` for every seed at once (JAX: one program vmapped over the seeds'
-    models, `aeclust.training.train_autoencoders_together`); `samples[i]` is seed i's
+    models, `aeclust.nets.training.train_autoencoders_together`); `samples[i]` is seed i's
     images. Returns one (autoencoder, model inputs, latents) per seed."""
-    from aeclust.training import train_autoencoders_together
+    from aeclust.nets.training import train_autoencoders_together
 
     built = [_built(spec, x, seed) for x, seed in zip(samples, seeds, strict=True)]
     models, inputs = [model for model, _ in built], [x for _, x in built]
@@ -309,8 +281,9 @@ def evaluate_seed(
     given, holds each model's (autoencoder, inputs, latents) for this seed, already
     trained (the autoencoder and inputs may be None where "dec" is not run); else each is
     trained here, and `on_latents(model, seed, latents)`, if given, gets its latents."""
-    from aeclust.clustering import kmeans, scores
-    from aeclust.data import stratified_sample
+    from aeclust.cluster.kmeans import kmeans
+    from aeclust.cluster.scores import scores
+    from aeclust.data.sampling import stratified_sample
 
     chosen = stratified_sample(labels, params.data.n_samples, seed)
     digit_labels = labels[chosen]
@@ -354,52 +327,30 @@ def evaluate_seed(
             cluster_ids, inertia = kmeans(latents, params.kmeans, seed)
             record(name, "kmeans", latents, cluster_ids, inertia, time.perf_counter() - start)
         if "manifold" in methods:
-            from aeclust.manifold import cluster_embedding, combine_runs, embed, run_seeds
+            from aeclust.cluster.manifold import manifold_clusterings
 
             spec_m = params.methods.manifold
-            clusterers = list(dict.fromkeys([spec_m.clusterer, *also_clusterers]))
-            runs: dict[str, tuple[list, list, list]] = {c: ([], [], []) for c in clusterers}
-            seconds = dict.fromkeys(clusterers, 0.0)
-            for run_seed in run_seeds(seed, spec_m.runs):
-                start = time.perf_counter()
-                embedding = embed(latents, spec_m, run_seed, parallel=umap_parallel)
-                umap_seconds = time.perf_counter() - start
-                for clusterer in clusterers:
-                    start = time.perf_counter()
-                    cluster_ids, inertia = cluster_embedding(
-                        embedding, clusterer, params.methods.n_clusters, run_seed, spec_m.n_init
-                    )
-                    seconds[clusterer] += umap_seconds + time.perf_counter() - start
-                    kept_ids, kept_embeddings, kept_inertias = runs[clusterer]
-                    kept_ids.append(cluster_ids)
-                    kept_embeddings.append(embedding)
-                    kept_inertias.append(inertia)
-            for clusterer in clusterers:
-                cluster_ids, embedding, inertia = combine_runs(
-                    *runs[clusterer], spec_m.consensus, params.methods.n_clusters
-                )
+            clusterers = tuple(dict.fromkeys([spec_m.clusterer, *also_clusterers]))
+            clusterings = manifold_clusterings(
+                latents, spec_m, params.methods.n_clusters, seed, clusterers, umap_parallel
+            )
+            for clusterer, (cluster_ids, embedding, inertia, seconds) in clusterings.items():
                 method = "manifold"
                 if clusterer != spec_m.clusterer:
                     method = f"manifold[{clusterer}]"
-                record(name, method, embedding, cluster_ids, inertia, seconds[clusterer])
+                record(name, method, embedding, cluster_ids, inertia, seconds)
         if "dec" in methods:  # last: it trains the autoencoder further, in place
-            from aeclust.dec import refine
+            from aeclust.cluster.dec import refine_model
 
             trajectory: list[dict] = []  # the scores at every target update
             start = time.perf_counter()
-            from aeclust.models import is_autoencoder
-
-            augment = spec.augment if params.methods.dec.augment else None
-            dec_spec = params.methods.dec
-            if dec_spec.reconstruction and not is_autoencoder(autoencoder):
-                dec_spec = dataclasses.replace(dec_spec, reconstruction=False)  # DEC
-            result = refine(
+            result, _ = refine_model(
                 autoencoder,
                 inputs,
-                dec_spec,
+                params.methods.dec,
+                spec,
                 params.methods.n_clusters,
                 seed,
-                augment,
                 on_update=functools.partial(_score_update, trajectory, digit_labels),
             )
             record(
@@ -418,7 +369,7 @@ def evaluate_seed(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m aeclust.deep_eval",
+        prog="python bench/deep_eval.py",
         description="Deep clustering (KMeans, N2D manifold, DEC/IDEC) over seeds; see the doc.",
     )
     parser.add_argument("--params", default="params.yaml", help="kmeans, methods and models")
@@ -517,8 +468,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import keras
 
-    from aeclust.data import stratified_sample
-    from aeclust.sources import load_source
+    from aeclust.data.sampling import stratified_sample
+    from aeclust.data.sources import load_source
 
     contrastive = [n for n, m in params.models.items() if isinstance(m, ContrastiveParams)]
     if args.together and contrastive:
@@ -547,7 +498,7 @@ def main(argv: list[str] | None = None) -> None:
                 trained[seed][name] = result
         del samples
     if args.from_latents:
-        from aeclust.storage import load_array
+        from aeclust.io.storage import load_array
 
         for seed in seeds:
             for name in params.models:
@@ -555,7 +506,7 @@ def main(argv: list[str] | None = None) -> None:
                 trained[seed][name] = (None, None, latents)
     save_latents = None
     if args.save_latents:
-        from aeclust.storage import save_array
+        from aeclust.io.storage import save_array
 
         def save_latents(name: str, seed: int, latents) -> None:
             save_array(latents_path(args.save_latents, name, seed), latents)
@@ -605,7 +556,7 @@ def main(argv: list[str] | None = None) -> None:
 def _write(path: str, params: Params, results: list[dict]) -> None:
     import keras
 
-    from aeclust.storage import save_json
+    from aeclust.io.storage import save_json
 
     n_samples = params.data.n_samples
     save_json(
@@ -624,8 +575,8 @@ def _write(path: str, params: Params, results: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    from aeclust.cli import run_stage
+    from aeclust.stage import run_stage
 
-    logging.getLogger("aeclust.dec").setLevel(logging.WARNING)
+    logging.getLogger("aeclust.cluster.dec").setLevel(logging.WARNING)
     run_stage("deep_eval", main)
     sys.exit(0)

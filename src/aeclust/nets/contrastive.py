@@ -5,7 +5,7 @@ images away. Keras 3, any backend; imported only by the stages that train.
 
 The trainer (`build_trainer`) wraps the network: image -> two view pipelines -> the network
 on each -> their projections side by side (n, 2 * width). Its loss ignores the targets
-that `aeclust.training`'s runners pass (the images themselves), so `train_autoencoder`
+that `aeclust.nets.training`'s runners pass (the images themselves), so `train_autoencoder`
 trains it unchanged. `net_of` takes the network back out: that is what is saved.
 """
 
@@ -15,7 +15,7 @@ import keras
 from keras import layers, ops
 
 from aeclust.config import ContrastiveParams, ViewParams
-from aeclust.training import FusedAdam
+from aeclust.nets.runners import FusedAdam
 
 NET_NAME = "contrastive"
 

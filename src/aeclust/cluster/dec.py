@@ -18,6 +18,7 @@ Keras 3 only (keras.ops): runs on the TensorFlow and the JAX backends.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,11 +29,13 @@ from keras import ops
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from aeclust.augment import random_affine
-from aeclust.clustering import SPREAD_BELOW
-from aeclust.config import AugmentParams, DecParams
-from aeclust.encoding import predict
-from aeclust.training import FusedAdam, batch_runner, make_deterministic
+from aeclust.cluster.kmeans import SPREAD_BELOW
+from aeclust.config import AugmentParams, DecParams, ModelParams
+from aeclust.data.augment import random_affine
+from aeclust.nets.encoding import predict
+from aeclust.nets.models import is_autoencoder
+from aeclust.nets.runners import FusedAdam, batch_runner
+from aeclust.nets.training import make_deterministic
 
 log = logging.getLogger(__name__)
 
@@ -239,3 +242,23 @@ def refine(
         converged=converged,
         history=history,
     )
+
+
+def refine_model(
+    autoencoder: keras.Model,
+    inputs: np.ndarray,
+    spec: DecParams,
+    model_spec: ModelParams,
+    n_clusters: int,
+    seed: int,
+    on_update: Callable[[int, np.ndarray], None] | None = None,
+) -> tuple[Refinement, AugmentParams | None]:
+    """`refine` a trained model as the dec stage does: a model without a decoder (a
+    contrastive one) is refined as DEC whatever `spec.reconstruction` says, and with
+    `spec.augment` the batches are distorted as the model was trained (its `augment`, if
+    any: DEC-DA). Returns the refinement and the distortions it used."""
+    if spec.reconstruction and not is_autoencoder(autoencoder):
+        spec = dataclasses.replace(spec, reconstruction=False)  # nothing to rebuild: DEC
+    augment = model_spec.augment if spec.augment else None
+    result = refine(autoencoder, inputs, spec, n_clusters, seed, augment, on_update)
+    return result, augment

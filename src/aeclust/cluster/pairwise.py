@@ -1,8 +1,8 @@
 """All pairwise distances of a small data set in one compiled loop, with UMAP's own
 metric functions: the matrix UMAP builds below 4096 rows, bit for bit, without its
-Python-level loop (see `aeclust.manifold.fast_small_data_distances`).
+Python-level loop (see `aeclust.cluster.manifold.fast_small_data_distances`).
 
-Import only after umap (`aeclust.manifold.umap_class`): this module imports
+Import only after umap (`aeclust.cluster.manifold.umap_class`): this module imports
 `umap.distances`, and umap's package import must run under the TensorFlow refusal.
 """
 

@@ -1,0 +1,1 @@
+"""Where the pipeline keeps its files, and how they are written and read safely."""

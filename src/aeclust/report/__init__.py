@@ -1,0 +1,1 @@
+"""The report: metrics tables, markdown and figures."""
