@@ -202,3 +202,19 @@ def test_training_together_off_jax_is_one_clear_error():
         pytest.skip("the JAX backend trains together (tests/test_backends.py)")
     with pytest.raises(ParamsError, match=r"--together: needs KERAS_BACKEND=jax, not "):
         main(["--params", PARAMS, "--models", "ffn", "--together"])
+
+
+def test_every_entry_of_bench_models_yaml_is_a_valid_model_entry():
+    """bench/models.yaml holds entries to copy into params.yaml: each must pass its schema."""
+    import copy
+
+    import yaml
+
+    from aeclust.config import parse_params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert set(EXTRA_MODELS) >= {"dae", "dae_da", "simclr"}
+    for name, entry in EXTRA_MODELS.items():
+        params = copy.deepcopy(raw)
+        params["models"] = {name: entry}
+        assert parse_params(params).models[name].kind == entry["kind"]
