@@ -36,27 +36,24 @@ def main(argv: list[str]) -> None:
     # Only now pay for the deep-learning framework.
     with bulk_imports():
         keras = import_keras()
-        from aeclust.cluster.dec import refine
+        from aeclust.cluster.dec import refine_model
         from aeclust.cluster.scores import scores
-        from aeclust.nets.models import is_autoencoder, load_model, model_inputs
+        from aeclust.nets.models import load_model, model_inputs, save_model
 
     autoencoder = load_model(paths.model_file(name))
-    if spec.reconstruction and not is_autoencoder(autoencoder):
-        spec = dataclasses.replace(spec, reconstruction=False)  # nothing to rebuild: DEC
-    # methods.dec.augment: refine on distorted copies as the model was trained (if it was)
-    augment = model_spec.augment if spec.augment else None
     start = time.perf_counter()
-    result = refine(
+    result, augment = refine_model(
         autoencoder,
         model_inputs(images, model_spec),
         spec,
+        model_spec,
         params.methods.n_clusters,
         params.seed,
-        augment,
     )
     seconds = time.perf_counter() - start
     save_array(out / methods.CLUSTER_IDS, result.cluster_ids)
     save_array(out / methods.LATENTS, result.latents)
+    save_model(result.assigner, out / methods.ASSIGNER)  # what `aeclust assign` assigns by
     save_json(
         out / methods.SCORES,
         scores(result.latents, result.cluster_ids, digit_labels, float("nan"), params.seed),

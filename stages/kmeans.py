@@ -1,5 +1,6 @@
 """kmeans: the study's KMeans on every model's latents and, as the baseline, on raw pixels;
-cluster ids and scores (ACC, NMI, ARI, silhouette, inertia) against the digit labels."""
+cluster ids, centroids and scores (ACC, NMI, ARI, silhouette, inertia) against the digit
+labels."""
 
 from aeclust.config import BASELINE, load_params
 from aeclust.data.scaling import unit_range
@@ -26,9 +27,10 @@ def main(argv: list[str]) -> None:
     for name in params.models:
         features[name] = load_array(paths.encoded(name) / "latents.npy")
     results = cluster_runs(features, params.kmeans, digit_labels, params.seed)
-    for run, (cluster_ids, _) in results.items():
+    for run, (cluster_ids, _, centroids) in results.items():
         save_array(paths.CLUSTERS / f"{run}.npy", cluster_ids)
-    save_json(paths.CLUSTERS / "scores.json", {run: s for run, (_, s) in results.items()})
+        save_array(paths.centroids(run), centroids)  # what `aeclust assign` assigns by
+    save_json(paths.CLUSTERS / "scores.json", {run: s for run, (_, s, _) in results.items()})
 
 
 if __name__ == "__main__":

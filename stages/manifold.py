@@ -1,5 +1,6 @@
 """manifold@<model>: N2D on the model's latents: UMAP to a few dimensions, then a Gaussian
-mixture (or KMeans); cluster ids, the embedding and scores against the digit labels.
+mixture (or KMeans); cluster ids, the embedding, scores against the digit labels, and
+neighbours.json: how a new image joins the clusters (its nearest training latents' vote).
 
 Usage: python stages/manifold.py <model>
 
@@ -30,6 +31,7 @@ def main(argv: list[str]) -> None:
 
     with bulk_imports():
         from aeclust.cluster.manifold import manifold_clusters, umap_class
+        from aeclust.cluster.neighbours import leave_one_out_agreement
         from aeclust.cluster.scores import scores
 
         umap_class()  # umap-learn and numba load here (or one line says how to install it)
@@ -43,6 +45,18 @@ def main(argv: list[str]) -> None:
     save_array(out / methods.EMBEDDING, embedding)
     save_json(
         out / methods.SCORES, scores(embedding, cluster_ids, digit_labels, inertia, params.seed)
+    )
+    # How a new image joins these clusters (`aeclust assign`): its nearest training latents'
+    # vote; the agreement says how often a training image left out gets its own cluster back.
+    save_json(
+        out / methods.NEIGHBOURS,
+        {
+            "n_neighbors": spec.n_neighbors,
+            "weights": "distance",
+            "leave_one_out_agreement": round(
+                leave_one_out_agreement(latents, cluster_ids, spec.n_neighbors), 4
+            ),
+        },
     )
     save_json(out / methods.TIMING, {"seconds": round(seconds, 3)})
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from aeclust.cluster.kmeans import cluster_runs, kmeans
+from aeclust.cluster.kmeans import cluster_runs, fit_kmeans, kmeans, nearest_centroid
 from aeclust.cluster.scores import scores
 from aeclust.config import KMeansParams
 
@@ -56,3 +56,15 @@ def test_cluster_runs_gives_each_run_what_it_gives_alone_spread_or_in_turn():
     for name in runs:  # on every core: the same clusters, sums in another order
         assert np.array_equal(in_turn[name][0], spread[name][0])
         assert in_turn[name][1] == pytest.approx(spread[name][1], rel=1e-12)
+
+
+def test_nearest_centroid_gives_the_training_rows_their_kmeans_ids_back():
+    features, labels = blobs()
+    noise = np.random.default_rng(8).normal(size=(400, 12))
+    for values in (features, noise, np.hstack([features, features[::-1]])):
+        cluster_ids, _, centroids = fit_kmeans(values, SPEC, seed=2)
+        assert centroids.shape == (SPEC.n_clusters, values.shape[1])
+        assert np.array_equal(nearest_centroid(values, centroids), cluster_ids)
+    ids, _, centroids = fit_kmeans(features, SPEC, seed=2)
+    moved = features + np.random.default_rng(9).normal(scale=0.01, size=features.shape)
+    assert np.array_equal(nearest_centroid(moved, centroids), ids)  # new points, same blobs

@@ -70,7 +70,7 @@ def test_scikit_learn_imports_in_bulk_without_pandas_and_clusters():
         "points = np.repeat(np.eye(3) * 10, 20, axis=0) + np.random.default_rng(0).normal(size=(60, 3))\n"
         "labels = np.repeat(np.arange(3), 20)\n"
         "spec = KMeansParams(n_clusters=3, init='k-means++', n_init=2, max_iter=100, tol=1e-4)\n"
-        "(ids, scores), = cluster_runs({'x': points}, spec, labels, seed=1).values()\n"
+        "(ids, scores, _), = cluster_runs({'x': points}, spec, labels, seed=1).values()\n"
         "import pandas\n"
         "print(scores['acc'], pandas.__name__)\n"
     )

@@ -514,3 +514,16 @@ def test_download_failure_is_one_line(monkeypatch, source, download, failure):
     assert message.startswith(f"data.source = '{source}': download failed (")
     assert "Temporary failure" in message and "\n" not in message
     assert message.endswith("use idx:<dir> or npz:<file>")
+
+
+def test_idx_folder_with_one_pair_loads_that_pair(idx_dir):
+    images, labels = load_source(f"idx:{idx_dir}")
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (idx_dir / name).unlink()
+    test_images, test_labels = load_source(f"idx:{idx_dir}")
+    assert np.array_equal(test_images, images[-len(test_images) :])
+    assert np.array_equal(test_labels, labels[-len(test_labels) :])
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (idx_dir / name).unlink()
+    with pytest.raises(DataError, match=r"holds none of the IDX files train-images-idx3-ubyte"):
+        load_source(f"idx:{idx_dir}")

@@ -108,6 +108,9 @@ class Refinement:
     iterations: int  # batches trained
     converged: bool  # stopped by `tol` rather than `max_iter`
     history: list[dict[str, float]] = field(default_factory=list)
+    # image -> soft assignments (n, k): the refined encoder and its clustering layer, what
+    # `assign_ids` assigns new images by
+    assigner: keras.Model | None = None
 
 
 def _index_stream(n: int, seed: int) -> Callable[[int], np.ndarray]:
@@ -241,7 +244,15 @@ def refine(
         iterations=iteration,
         converged=converged,
         history=history,
+        assigner=keras.Model(model.inputs, model.get_layer("clustering").output, name="assigner"),
     )
+
+
+def assign_ids(assigner: keras.Model, inputs: np.ndarray) -> np.ndarray:
+    """The cluster ids (n,) int64 of `inputs` (in the model's input shape and scaling) under
+    a refinement's `assigner`: the most likely cluster, as `refine` assigns its own rows."""
+    q = np.asarray(predict(assigner, inputs, PREDICT_BATCH))
+    return q.argmax(axis=1).astype(np.int64)
 
 
 def refine_model(

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances_argmin
 from threadpoolctl import threadpool_limits
 
 from aeclust.cluster.scores import scores
@@ -17,6 +18,14 @@ SPREAD_BELOW = 10000  # rows: `cluster_runs` spreads smaller runs over threads, 
 
 def kmeans(features: np.ndarray, spec: KMeansParams, seed: int) -> tuple[np.ndarray, float]:
     """The study's KMeans on (n, d) features. Returns (cluster ids (n,) int64, inertia)."""
+    cluster_ids, inertia, _ = fit_kmeans(features, spec, seed)
+    return cluster_ids, inertia
+
+
+def fit_kmeans(
+    features: np.ndarray, spec: KMeansParams, seed: int
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """`kmeans`, with the centroids (k, d) float64 that `nearest_centroid` assigns by."""
     model = KMeans(
         n_clusters=spec.n_clusters,
         init=spec.init,
@@ -26,7 +35,14 @@ def kmeans(features: np.ndarray, spec: KMeansParams, seed: int) -> tuple[np.ndar
         random_state=seed,
     )
     cluster_ids = model.fit_predict(features.reshape(len(features), -1).astype(np.float64))
-    return cluster_ids.astype(np.int64), float(model.inertia_)
+    return cluster_ids.astype(np.int64), float(model.inertia_), model.cluster_centers_
+
+
+def nearest_centroid(features: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The cluster ids (n,) int64 of (n, ...) features: each row's nearest centroid, as
+    KMeans assigns (its training rows get their `fit_kmeans` ids back)."""
+    flat = features.reshape(len(features), -1).astype(np.float64)
+    return pairwise_distances_argmin(flat, centroids).astype(np.int64)
 
 
 def cluster_runs(
@@ -35,9 +51,9 @@ def cluster_runs(
     digit_labels: np.ndarray,
     seed: int,
     workers: int | None = None,
-) -> dict[str, tuple[np.ndarray, dict[str, float]]]:
-    """The study's KMeans and its scores for every run: name -> (cluster ids, scores),
-    in the order of `features`.
+) -> dict[str, tuple[np.ndarray, dict[str, float], np.ndarray]]:
+    """The study's KMeans and its scores for every run: name -> (cluster ids, scores,
+    centroids), in the order of `features`.
 
     `workers` > 1 spreads the runs over that many threads, each run on one core;
     1 runs them in turn, each on every core. Default: spread below `SPREAD_BELOW` rows,
@@ -49,11 +65,11 @@ def cluster_runs(
         workers = usable_cores() if small else 1
     workers = max(1, min(workers, len(features)))
 
-    def run(values: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        cluster_ids, inertia = kmeans(values, spec, seed)
-        return cluster_ids, scores(values, cluster_ids, digit_labels, inertia, seed)
+    def run(values: np.ndarray) -> tuple[np.ndarray, dict[str, float], np.ndarray]:
+        cluster_ids, inertia, centroids = fit_kmeans(values, spec, seed)
+        return cluster_ids, scores(values, cluster_ids, digit_labels, inertia, seed), centroids
 
-    def run_on_one_core(values: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    def run_on_one_core(values: np.ndarray) -> tuple[np.ndarray, dict[str, float], np.ndarray]:
         # OpenMP's thread count is set per thread: this worker's KMeans runs on one.
         with threadpool_limits(limits=1, user_api="openmp"):
             return run(values)

@@ -4,8 +4,8 @@ outputs live, and the marker a switched-off method leaves instead.
 A run is one model clustered by one method, named `<model>+<method>` (`ffn+dec`); its
 outputs are in data/methods/<run>/: cluster_ids.npy (n,), scores.json (as the kmeans
 stage's), timing.json (seconds, apart from the scores) and whatever else the method
-keeps (dec: latents.npy, the refined encoder's latents, and refinement.json;
-manifold: embedding.npy).
+keeps (dec: latents.npy, the refined encoder's latents, refinement.json and
+assigner.keras; manifold: embedding.npy and neighbours.json).
 DVC cannot switch a stage off by a param, so a switched-off method's stage still runs,
 in a second, and writes only skipped.json; the report leaves such runs out.
 """
@@ -23,6 +23,8 @@ TIMING = "timing.json"
 LATENTS = "latents.npy"  # dec: the refined encoder's latents (n, d)
 REFINEMENT = "refinement.json"  # dec: batches trained, converged or not, loss per update
 EMBEDDING = "embedding.npy"  # manifold: the UMAP embedding (n, n_components)
+ASSIGNER = "assigner.keras"  # dec: image -> soft assignments, the refined encoder + centroids
+NEIGHBOURS = "neighbours.json"  # manifold: how a new image takes its neighbours' cluster
 SKIPPED = "skipped.json"
 
 

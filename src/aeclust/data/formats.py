@@ -56,13 +56,16 @@ _IDX_WHAT = {_IDX_IMAGES: "uint8 images", _IDX_LABELS: "uint8 labels"}
 
 
 def read_idx_folder(directory: Path) -> Arrays:
-    """The MNIST-style IDX files in `directory`: train then test, pooled."""
+    """The MNIST-style IDX files in `directory`: train then test, pooled. A folder may hold
+    one pair alone (the test images and labels, say); a pair half there is an error."""
     if not directory.is_dir():
         raise DataError(
             f"{directory}: {'is a file, not a folder' if directory.exists() else 'no such folder'}"
         )
     parts = []
     for images_name, labels_name in _IDX_FILES:
+        if not any(_idx_exists(directory, name) for name in (images_name, labels_name)):
+            continue
         images_path = _idx_path(directory, images_name)
         labels_path = _idx_path(directory, labels_name)
         images = _read_idx(images_path, _IDX_IMAGES)
@@ -73,7 +76,14 @@ def read_idx_folder(directory: Path) -> Arrays:
                 f"holds {len(labels)} labels"
             )
         parts.append((images, labels, str(images_path)))
+    if not parts:
+        names = ", ".join(name for pair in _IDX_FILES for name in pair)
+        raise DataError(f"{directory}: holds none of the IDX files {names} (nor .gz)")
     return pooled(parts)
+
+
+def _idx_exists(directory: Path, name: str) -> bool:
+    return (directory / name).exists() or (directory / f"{name}.gz").exists()
 
 
 def _idx_path(directory: Path, name: str) -> Path:

@@ -18,7 +18,7 @@ CHECKPOINTS = Path(".checkpoints")  # <model>/: an unfinished training (git- and
 TRAIN_LOGS = Path("reports/train")  # <model>/: dvclive log (per-epoch loss)
 TRAIN_TIMINGS = Path("reports/timing")  # <model>.json: seconds, kept apart from quality
 ENCODED = Path("data/encoded")  # <model>/latents.npy, reconstructions.npy, reconstruction.json
-CLUSTERS = Path("data/clusters")  # <run>.npy cluster ids, scores.json
+CLUSTERS = Path("data/clusters")  # <run>.npy cluster ids, scores.json, centroids/<run>.npy
 REPORTS = Path("reports")
 METRICS = REPORTS / "metrics.json"
 TIMINGS = REPORTS / "timings.json"
@@ -40,6 +40,11 @@ def train_log(name: str) -> Path:
 
 def train_timing(name: str) -> Path:
     return TRAIN_TIMINGS / f"{name}.json"
+
+
+def centroids(run: str) -> Path:
+    """The KMeans centroids (k, d) float64 of run `run` (`raw` or a model)."""
+    return CLUSTERS / "centroids" / f"{run}.npy"
 
 
 def encoded(name: str) -> Path:
