@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    import logging
+
     from aeclust.stage import run_stage
 
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes on last batches
     run_stage("assign_holdout", lambda argv: main(argv))

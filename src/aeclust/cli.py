@@ -72,8 +72,12 @@ def assign_command(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import logging
+
     from aeclust.stage import run_stage
 
+    # TensorFlow warns of retracing when the last batch is smaller: noise for this command.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     run_stage("aeclust " + args.command, lambda _: assign_command(args))
 
