@@ -96,6 +96,7 @@ def make_project(dest: Path, tiny: bool = True, methods: bool = False) -> Path:
     run(["git", "config", "user.email", "test@example.com"], dest)
     run(["git", "config", "user.name", "test"], dest)
     run(["dvc", "init", "-q"], dest)
+    shutil.copytree(ROOT / ".dvc/plots", dest / ".dvc/plots")  # the custom plot templates
     run(["dvc", "config", "core.analytics", "false"], dest)
     if tiny:
         params = yaml.safe_load((dest / "params.yaml").read_text())
@@ -111,3 +112,12 @@ def make_project(dest: Path, tiny: bool = True, methods: bool = False) -> Path:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def trained_with_methods(tmp_path_factory) -> Path:
+    """A tiny project (300 images, 2 epochs, DEC and N2D on) after its `dvc repro`, shared
+    by the tests that only read a trained project's outputs."""
+    project = make_project(tmp_path_factory.mktemp("trained") / "project", methods=True)
+    run(["dvc", "repro"], project)
+    return project

@@ -15,12 +15,9 @@ from aeclust.errors import UserError
 RUNS = ["raw", "ffn", "cnn", "ffn+dec", "cnn+dec", "ffn+manifold", "cnn+manifold"]
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A tiny project (300 images, 2 epochs, both methods on) after its `dvc repro`."""
-    project = make_project(tmp_path_factory.mktemp("assign") / "project", methods=True)
-    run(["dvc", "repro"], project)
-    return project
+@pytest.fixture
+def trained(trained_with_methods) -> Path:
+    return trained_with_methods
 
 
 def stage_ids(project: Path, name: str) -> np.ndarray:

@@ -87,3 +87,21 @@ def test_markdown_lists_method_runs_with_their_times_and_details():
     )
     assert "| ffn+manifold | 4.0 |  |" in text
     assert "python -m aeclust.seeds" in text
+
+
+def test_the_report_opens_with_the_best_run_and_its_margins():
+    from aeclust.report.tables import best_run_line
+
+    metrics = {
+        "raw": {"acc": 0.556},
+        "ffn": {"acc": 0.541},
+        "cnn": {"acc": 0.502},
+        "ffn+manifold": {"acc": 0.751},
+        "cnn+dec": {"acc": None},
+    }
+    line = best_run_line(metrics)
+    assert line.startswith("**Best run: `ffn+manifold`, ACC 0.751**")
+    assert "+0.210 over the study's best KMeans row (`ffn`, 0.541)" in line
+    assert "+0.195 over the raw pixels (`raw`, 0.556)" in line
+    text = markdown(metrics, {}, {}, n_images=3, source="embedded")
+    assert text.splitlines()[2] == line

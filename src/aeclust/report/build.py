@@ -11,6 +11,7 @@ from aeclust.data.scaling import unit_range
 from aeclust.io import paths
 from aeclust.io.storage import load_array, load_json, save_json, save_text
 from aeclust.report import figures, render
+from aeclust.report.plots import write_plot_data
 from aeclust.report.tables import markdown, ordered_confusion, pca_2d, quality_metrics
 
 
@@ -60,6 +61,12 @@ def build_report(params: Params) -> None:
     )
     save_json(paths.METRICS, metrics)
     save_json(paths.TIMINGS, timings)
+    embeddings = {
+        run: load_array(run_dirs[run] / methods.EMBEDDING)
+        for run, (_, method) in method_runs.items()
+        if method == "manifold"
+    }
+    write_plot_data({run: cluster_ids[run] for run in runs}, embeddings, digit_labels, params.seed)
 
     sample = min(params.report.sample_index, len(images) - 1)
     shown: dict[str, list[tuple[str, str]]] = {}  # section -> [(caption, path)], in order

@@ -81,6 +81,30 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def best_run_line(metrics: dict[str, dict[str, float | None]], baseline: str = "raw") -> str:
+    """The report's first finding: the best run by ACC, and how far it is above the best of
+    the study's KMeans rows (a model's own key) and above KMeans on the raw pixels."""
+    scored = {run: m["acc"] for run, m in metrics.items() if m.get("acc") is not None}
+    if not scored:
+        return "No run has an ACC."
+    best = max(scored, key=scored.get)
+    line = f"**Best run: `{best}`, ACC {scored[best]:.3f}**"
+    study = {run: acc for run, acc in scored.items() if "+" not in run and run != baseline}
+    gaps = []
+    if study:
+        top = max(study, key=study.get)
+        gaps.append(
+            f"{scored[best] - study[top]:+.3f} over the study's best KMeans row "
+            f"(`{top}`, {study[top]:.3f})"
+        )
+    if baseline in scored:
+        gaps.append(
+            f"{scored[best] - scored[baseline]:+.3f} over the raw pixels "
+            f"(`{baseline}`, {scored[baseline]:.3f})"
+        )
+    return line + (": " + " and ".join(gaps) if gaps else "") + "."
+
+
 def markdown(
     metrics: dict[str, dict[str, float | None]],
     timings: dict[str, dict[str, float]],
@@ -96,6 +120,8 @@ def markdown(
     did (dec: iterations, converged)."""
     lines = [
         "# aeclust report",
+        "",
+        best_run_line(metrics),
         "",
         f"{n_images} images from `{source}`. Clustering scored against the digit labels "
         "(never used for training). ACC: accuracy under the best one-to-one matching of "
