@@ -184,8 +184,8 @@ class JaxBatchRunner:
     `lax.scan` over the full batches, then the last, smaller one. `fit` on JAX runs one
     jitted call per batch from a Python iterator, which on a GPU costs more than the small
     networks' batches themselves. On the CPU, XLA ran the conv net's steps ~1.3x slower
-    inside the scan's loop (2 cores; bench/results/cpu-2026-11-29), so there each batch is
-    its own jitted call, as in `fit`. Both compute the same steps (tested). Same interface
+    inside the scan's loop (2 cores; measured with bench/train_speed.py), so there each
+    batch is its own jitted call, as in `fit`. Both compute the same steps (tested). Same interface
     as `BatchRunner`.
     """
 
