@@ -20,7 +20,7 @@ later, elsewhere (the KMeans and manifold methods: UMAP on a CPU after a GPU tra
 Models are params.yaml's `models` entries, plus those of bench/models.yaml (same schema;
 copy one into params.yaml's `models:` to run it in the pipeline); `--set
 models.<name>.<field>=VALUE` changes one field of a chosen entry, nested fields included
-(`--set models.simclr.views.flip=false`). The manifold method is
+(`--set models.simclr.views.flip=true`). The manifold method is
 skipped, with a note, where umap-learn is not installed. Of the pipeline's files, only
 params.yaml is read; nothing is written but --output (and --save-latents).
 """
@@ -49,7 +49,7 @@ from aeclust.seeds import score_stats
 log = logging.getLogger("deep_eval")
 
 MODELS_FILE = Path(__file__).with_name("models.yaml")
-# The extra model entries (dae, dae_da, simclr), in params.yaml's schema.
+# The extra model entries (dae, dae_da), in params.yaml's schema.
 EXTRA_MODELS: dict[str, dict[str, Any]] = yaml.safe_load(MODELS_FILE.read_text())
 METHOD_NAMES = ("kmeans", "manifold", "dec")
 SCORE_NAMES = ("acc", "nmi", "ari")  # against the labels (aeclust.cluster.scores.label_scores)
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         metavar="methods.dec.max_iter=N",
         help="override a methods.*, kmeans.* or models.<name>.<field> param (YAML value; "
-        "e.g. models.simclr.views.flip=false); repeatable",
+        "e.g. models.simclr.views.flip=true); repeatable",
     )
     parser.add_argument(
         "--umap-parallel",

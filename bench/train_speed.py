@@ -6,8 +6,8 @@ model named by --models, this trains
 - study:    the network exactly as the study wrote it, in plain Keras (stock layers,
             Adam, MSE, `model.fit(X, X, epochs, batch_size)`), copied below;
 - fastops:  (cnn only) the same code with the layers of `aeclust.nets.layers` swapped in:
-            SeparableMaxPooling2D for MaxPooling2D, PhaseDecoder2D for the
-            Conv2DTranspose and the output Conv2D;
+            BandedConv2D for the encoder's Conv2D, SeparableMaxPooling2D for
+            MaxPooling2D, PhaseDecoder2D for the Conv2DTranspose and the output Conv2D;
 - pipeline: the pipeline's own path, `aeclust.nets.models.build_autoencoder` +
             `aeclust.nets.training.train_autoencoder`, with params.yaml's settings;
 
@@ -86,7 +86,7 @@ def study_conv(keras, side: int, fast: bool = False):
     from keras.models import Model
 
     if fast:  # the same function, computed faster (aeclust.nets.layers)
-        from aeclust.nets.layers import PhaseDecoder2D
+        from aeclust.nets.layers import BandedConv2D, PhaseDecoder2D
         from aeclust.nets.layers import SeparableMaxPooling2D as MaxPooling2D
 
     # The study wrote padding='SAME' / 'VALID' (Keras 3 takes only lower case), and 28
@@ -94,9 +94,10 @@ def study_conv(keras, side: int, fast: bool = False):
     n_height, n_width, n_channel = side, side, 1
     n_latent = side // 2
     x_Input = Input(batch_shape=(None, n_height, n_width, n_channel))
-    e_conv = Conv2D(filters=10, kernel_size=(5, 5), strides=1, padding="same", activation="relu")(
-        x_Input
-    )
+    encoder_conv = BandedConv2D if fast else Conv2D
+    e_conv = encoder_conv(
+        filters=10, kernel_size=(5, 5), strides=1, padding="same", activation="relu"
+    )(x_Input)
     e_pool = MaxPooling2D(pool_size=(5, 5), strides=1, padding="valid")(e_conv)
     e_flat = Flatten()(e_pool)
     e_latent = Dense(n_latent * n_latent, activation="linear")(e_flat)

@@ -78,12 +78,17 @@ def edit_params(project: Path, **changes) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def make_project(dest: Path, tiny: bool = True, methods: bool = False) -> Path:
+def make_project(
+    dest: Path, tiny: bool = True, methods: bool = False, study_models: bool = True
+) -> Path:
     """Copy the project into `dest`, a new git + DVC repository, with tiny params.
 
     With `tiny`, the dec and manifold stages are switched off unless `methods` (they still
     run, in a second each, and write skipped.json): only the tests of the methods pay for
-    DEC's and UMAP's imports."""
+    DEC's and UMAP's imports. With `study_models` (and `tiny`), the models are the study's
+    ffn and cnn alone: params.yaml's contrastive entry has its own end-to-end tests
+    (test_contrastive.py, and every test of `trained_with_methods`), and the others need not
+    pay for it."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         src = ROOT / name
@@ -100,6 +105,9 @@ def make_project(dest: Path, tiny: bool = True, methods: bool = False) -> Path:
     run(["dvc", "config", "core.analytics", "false"], dest)
     if tiny:
         params = yaml.safe_load((dest / "params.yaml").read_text())
+        if study_models:
+            params["models"] = {name: params["models"][name] for name in ("ffn", "cnn")}
+            (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         edit_params(dest, **{"data.n_samples": TINY["data"]["n_samples"]})
         edit_params(dest, **{f"models.{m}.epochs": TINY["epochs"] for m in params["models"]})
         edit_params(dest, **{f"methods.dec.{k}": v for k, v in TINY["dec"].items()})
@@ -116,8 +124,11 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_with_methods(tmp_path_factory) -> Path:
-    """A tiny project (300 images, 2 epochs, DEC and N2D on) after its `dvc repro`, shared
-    by the tests that only read a trained project's outputs."""
-    project = make_project(tmp_path_factory.mktemp("trained") / "project", methods=True)
+    """A tiny project (300 images, 2 epochs, DEC and N2D on, params.yaml's models: the
+    study's two and the contrastive one) after its `dvc repro`, shared by the tests that
+    only read a trained project's outputs."""
+    project = make_project(
+        tmp_path_factory.mktemp("trained") / "project", methods=True, study_models=False
+    )
     run(["dvc", "repro"], project)
     return project

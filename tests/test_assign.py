@@ -12,7 +12,8 @@ import aeclust
 from aeclust.cluster.neighbours import leave_one_out_agreement, neighbour_vote
 from aeclust.errors import UserError
 
-RUNS = ["raw", "ffn", "cnn", "ffn+dec", "cnn+dec", "ffn+manifold", "cnn+manifold"]
+MODELS = ["ffn", "cnn", "simclr"]  # params.yaml's
+RUNS = ["raw", *MODELS, *(f"{m}+{method}" for m in MODELS for method in ("dec", "manifold"))]
 
 
 @pytest.fixture

@@ -148,10 +148,11 @@ def test_the_fast_layers_run_on_jax_without_importing_tensorflow():
         "import sys\n"
         "import numpy as np\n"
         "import keras\n"
-        "from aeclust.nets.layers import PhaseDecoder2D, SeparableMaxPooling2D\n"
+        "from aeclust.nets.layers import BandedConv2D, PhaseDecoder2D, SeparableMaxPooling2D\n"
         "x = keras.Input((14, 14, 1))\n"
         "z = PhaseDecoder2D(10, 4, 2, 'relu', out_kernel_size=4)(x)\n"
-        "y = SeparableMaxPooling2D(5, strides=1)(z)\n"
+        "c = BandedConv2D(10, 5, padding='same', activation='relu')(z)\n"
+        "y = SeparableMaxPooling2D(5, strides=1)(c)\n"
         "model = keras.Model(x, [y, z])\n"
         "out = model.predict(np.ones((2, 14, 14, 1), 'float32'), verbose=0)\n"
         "print(keras.backend.backend(), *(o.shape for o in out), 'tensorflow' in sys.modules)\n"
@@ -161,7 +162,7 @@ def test_the_fast_layers_run_on_jax_without_importing_tensorflow():
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "jax",
-        *"(2, 24, 24, 1)".split(),
+        *"(2, 24, 24, 10)".split(),
         *"(2, 28, 28, 1)".split(),
         "False",
     ]

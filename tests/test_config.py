@@ -204,13 +204,16 @@ def test_default_params_switch_both_methods_on():
     assert dec.enabled and dec.reconstruction and dec.gamma == 0.1 and dec.tol == 0.001
     assert manifold.enabled and manifold.clusterer == "gmm" and manifold.min_dist == 0.0
     assert manifold.n_init == 10
-    assert list(params.method_runs()) == ["ffn+dec", "ffn+manifold", "cnn+dec", "cnn+manifold"]
+    assert list(params.method_runs()) == [
+        f"{model}+{method}" for model in ("ffn", "cnn", "simclr") for method in ("dec", "manifold")
+    ]
     assert params.method_runs()["cnn+manifold"] == ("cnn", "manifold")
 
 
 def test_a_switched_off_method_has_no_runs():
     raw = with_change("methods.dec.enabled", False)
-    assert list(parse_params(raw).method_runs()) == ["ffn+manifold", "cnn+manifold"]
+    runs = ["ffn+manifold", "cnn+manifold", "simclr+manifold"]
+    assert list(parse_params(raw).method_runs()) == runs
 
 
 def test_methods_section_is_required():
@@ -235,7 +238,7 @@ def test_adding_a_model_entry_adds_a_model():
     raw = copy.deepcopy(DEFAULT)
     raw["models"]["ffn_linear"] = dict(raw["models"]["ffn"], linear_latent=True)
     params = parse_params(raw)
-    assert list(params.models) == ["ffn", "cnn", "ffn_linear"]
+    assert list(params.models) == ["ffn", "cnn", "simclr", "ffn_linear"]
     assert params.models["ffn_linear"].linear_latent is True
 
 
@@ -356,7 +359,12 @@ def test_every_mistyped_key_is_one_line_naming_it(dotted):
         parse_params(with_change(dotted, bad))
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith(f"params.yaml: {dotted} = {bad!r}: must be ")
+    parent, _, last = dotted.rpartition(".")
+    if parent.endswith((".views", ".augment")):  # an inline mapping: reported at its key
+        assert message.startswith(f"params.yaml: {parent} = ")
+        assert f": {last} = {bad!r}: must be " in message
+    else:
+        assert message.startswith(f"params.yaml: {dotted} = {bad!r}: must be ")
 
 
 def test_dropping_kmeans_n_init_is_reported_not_a_type_error():

@@ -294,11 +294,12 @@ def test_a_resumed_contrastive_training_ends_as_the_uninterrupted_one(tmp_path):
 
 
 def test_deep_eval_takes_the_simclr_entry_and_refuses_it_together():
-    from deep_eval import EXTRA_MODELS, configure, main
+    from deep_eval import configure, main
 
     params = configure(str(ROOT / "params.yaml"), ["simclr"], epochs=2)
     spec = params.models["simclr"]
     assert isinstance(spec, ContrastiveParams) and spec.epochs == 2
-    assert spec.filters == tuple(EXTRA_MODELS["simclr"]["filters"])
+    default = yaml.safe_load((ROOT / "params.yaml").read_text())["models"]["simclr"]
+    assert spec.filters == tuple(default["filters"]) and spec.views.flip is False
     with pytest.raises(ParamsError, match="not the contrastive model .simclr."):
         main(["--models", "simclr", "--seeds", "1", "--together"])

@@ -10,6 +10,7 @@ keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
 from aeclust.nets.layers import (  # noqa: E402
+    BandedConv2D,
     PhaseDecoder2D,
     SeparableMaxPooling2D,
     _gather_shifts,
@@ -61,7 +62,31 @@ CASES = {
         dict(filters=10, kernel_size=4, strides=2, activation="relu", out_kernel_size=4),
         (14, 14, 1),
     ),
+    "conv_study": (
+        BandedConv2D,
+        layers.Conv2D,
+        dict(filters=10, kernel_size=5, padding="same", activation="relu"),
+        (28, 28, 1),
+    ),
     # other configurations: fast paths and fallbacks
+    "conv_4x3_same_2ch": (
+        BandedConv2D,
+        layers.Conv2D,
+        dict(filters=3, kernel_size=(4, 3), padding="same", activation="sigmoid"),
+        (7, 9, 2),
+    ),
+    "conv_3x2_valid_nobias": (
+        BandedConv2D,
+        layers.Conv2D,
+        dict(filters=2, kernel_size=(3, 2), padding="valid", use_bias=False),
+        (6, 5, 3),
+    ),
+    "conv_stride_2_fallback": (
+        BandedConv2D,
+        layers.Conv2D,
+        dict(filters=4, kernel_size=3, strides=2, padding="same"),
+        (8, 8, 2),
+    ),
     "pool_3x2_s2_same": (
         SeparableMaxPooling2D,
         layers.MaxPooling2D,
@@ -251,7 +276,7 @@ def test_round_trip_through_keras_file(tmp_path):
     """A model of the fast layers saves to .keras and loads back with safe_mode=True,
     to the same classes and the same outputs."""
     inputs = keras.Input((28, 28, 1))
-    x = layers.Conv2D(10, 5, padding="same", activation="relu")(inputs)
+    x = BandedConv2D(10, 5, padding="same", activation="relu", name="conv")(inputs)
     x = SeparableMaxPooling2D(5, strides=1, name="pool")(x)
     x = layers.Flatten()(x)
     x = layers.Dense(196)(x)
@@ -265,10 +290,24 @@ def test_round_trip_through_keras_file(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
 
+    assert isinstance(loaded.get_layer("conv"), BandedConv2D)
     assert isinstance(loaded.get_layer("pool"), SeparableMaxPooling2D)
     assert isinstance(loaded.get_layer("decoder"), PhaseDecoder2D)
     assert loaded.get_layer("decoder").get_config() == model.get_layer("decoder").get_config()
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(images)), expected, RTOL, ATOL)
+
+
+def test_conv_takes_the_banded_path_where_it_can():
+    for case, fast in [
+        ("conv_study", True),
+        ("conv_4x3_same_2ch", True),
+        ("conv_3x2_valid_nobias", True),
+        ("conv_stride_2_fallback", False),
+    ]:
+        layer = BandedConv2D(**CASES[case][2])
+        assert (layer._banded_plan((None, *CASES[case][3])) is not None) is fast, case
+    wide = BandedConv2D(64, 5, padding="same")  # a 28 x 28 x 64 image: too large a matrix
+    assert wide._banded_plan((None, 28, 28, 64)) is None
 
 
 def test_decoder_takes_the_phase_path_where_it_can():

@@ -37,11 +37,26 @@ def test_the_embedding_keeps_a_seeded_sample_with_its_digits():
 def test_dvc_plots_show_lists_the_confusions_and_embeddings(trained_with_methods):
     shown = json.loads(run(["dvc", "plots", "show", "--json"], trained_with_methods).stdout)
     plots = set(shown.get("data", shown))
-    for run_name in ("raw", "ffn", "cnn", "ffn+dec", "cnn+dec", "ffn+manifold", "cnn+manifold"):
+    models = ("ffn", "cnn", "simclr")  # params.yaml's
+    for run_name in ("raw", *models, *(f"{m}+dec" for m in models)):
         assert f"reports/plots/confusion/{run_name}.csv" in plots, sorted(plots)
-    for run_name in ("ffn+manifold", "cnn+manifold"):
+    for run_name in (f"{m}+manifold" for m in models):
         assert f"reports/plots/embedding/{run_name}.csv" in plots, sorted(plots)
     assert any(p.startswith("reports/train/") for p in plots)
+
+
+@pytest.mark.e2e
+def test_the_default_models_report_opens_with_the_best_run(trained_with_methods):
+    """params.yaml's three models: the report's first finding names the best run, and
+    measures it against the study's KMeans rows (ffn, cnn: not the contrastive model's)."""
+    metrics = json.loads((trained_with_methods / "reports/metrics.json").read_text())
+    assert {"simclr", "simclr+dec", "simclr+manifold"} <= set(metrics)
+    best = max(metrics, key=lambda run: metrics[run]["acc"])
+    line = (trained_with_methods / "reports/report.md").read_text().splitlines()[2]
+    assert line.startswith(f"**Best run: `{best}`, ACC {metrics[best]['acc']:.3f}**")
+    top = max(("ffn", "cnn"), key=lambda run: metrics[run]["acc"])
+    assert f"over the study's best KMeans row (`{top}`, {metrics[top]['acc']:.3f})" in line
+    assert f"over the raw pixels (`raw`, {metrics['raw']['acc']:.3f})" in line
 
 
 @pytest.mark.e2e

@@ -105,3 +105,21 @@ def test_the_report_opens_with_the_best_run_and_its_margins():
     assert "+0.195 over the raw pixels (`raw`, 0.556)" in line
     text = markdown(metrics, {}, {}, n_images=3, source="embedded")
     assert text.splitlines()[2] == line
+
+
+def test_the_study_rows_are_the_autoencoders_kmeans_not_the_contrastive_models():
+    from aeclust.report.tables import best_run_line
+
+    metrics = {
+        "raw": {"acc": 0.556},
+        "ffn": {"acc": 0.541},
+        "cnn": {"acc": 0.502},
+        "simclr": {"acc": 0.785},
+        "simclr+manifold": {"acc": 0.951},
+    }
+    line = best_run_line(metrics, autoencoders=["ffn", "cnn"])
+    assert line.startswith("**Best run: `simclr+manifold`, ACC 0.951**")
+    assert "+0.410 over the study's best KMeans row (`ffn`, 0.541)" in line
+    assert "(`simclr`, 0.785)" in best_run_line(metrics)  # every model, unless told
+    text = markdown(metrics, {}, {}, n_images=3, source="embedded", autoencoders=["ffn", "cnn"])
+    assert text.splitlines()[2] == line

@@ -3,15 +3,21 @@
 Each computes the same function and gradients as the stock layers it stands for, up to
 float32 rounding, with the same weights (names, shapes, initialisers, creation order: the
 same seed gives the same initial model), and falls back to the stock computation for the
-configurations it does not cover. Only `keras.ops` is used, so they run on every backend;
+configurations it does not cover. Outside their TensorFlow-only branches they use only
+`keras.ops`, so they run on every backend;
 the gain is for TensorFlow's CPU kernels (oneDNN), which are slow for these small shapes.
 On JAX (XLA) they are slower than the stock layers, and `aeclust.nets.models` builds the
 stock ones there. `bench/train_speed.py` measures a whole training epoch against the study's
-own Keras code; bench/results/ holds its figures, with their hosts.
+own Keras code, `bench/layer_times.py` each layer against the stock one; bench/results/
+holds their figures, with their hosts.
 
+- `BandedConv2D`: a stride-1 conv of an image with few channels (the encoder's 5x5 conv
+  of the 1-channel image) as one matrix product of each output row's input rows with a
+  banded matrix built from the kernel.
 - `SeparableMaxPooling2D`: a max over a ph x pw window is the max over ph rows of the max
   over pw columns; each 1-D pool runs on a view with the pooled axis first and the rest as
-  channels, so the kernels see hundreds of channels instead of the study's 10.
+  channels, so the kernels see hundreds of channels instead of the study's 10; on
+  TensorFlow the study's stride-1 pool takes its gradient from masks compiled by XLA.
 - `PhaseDecoder2D`: the decoder's stride-2 transposed conv and the 10 -> 1 output conv
   after it, as one layer that works on the sub-pixel phases and never forms the 28x28x10
   image; where the image size is known both phase convs are matrix products on the
@@ -36,13 +42,60 @@ def _pool_rows(x, size: int, stride: int, padding: str):
     """Max-pool (n, a, b, c) along axis 1 only (window `size`, step `stride`), as a 2-D
     pool of the view (n, a, 1, b * c): every (b, c) column is one channel, so the
     kernels see b * c channels side by side instead of c (oneDNN's pooling and its
-    gradient are slow for the study's 10 channels). Same values, same gradient."""
+    gradient are slow for the study's 10 channels). Same values, same gradient.
+    On TensorFlow, a stride-1 'valid' pool (the study's) takes its gradient from
+    `_window_max_gradient` instead of TensorFlow's pooling gradient."""
     _, a, b, c = x.shape
     if None in (a, b, c):  # the view needs the sizes: the plain (size, 1) pool
         return ops.max_pool(x, (size, 1), (stride, 1), padding, "channels_last")
     view = ops.reshape(x, (-1, a, 1, b * c))
-    pooled = ops.max_pool(view, (size, 1), (stride, 1), padding, "channels_last")
+    if stride == 1 and padding == "valid" and keras.backend.backend() == "tensorflow":
+        pooled = _tf_pool_rows(view, size)
+    else:
+        pooled = ops.max_pool(view, (size, 1), (stride, 1), padding, "channels_last")
     return ops.reshape(pooled, (-1, pooled.shape[1], b, c))
+
+
+def _window_max_gradient(x, pooled, upstream):
+    """The gradient of a stride-1 'valid' max over windows along axis 1 of x
+    (n, a, 1, m): each window's upstream value goes to the first element of the window
+    that equals its max (where TensorFlow's pooling gradient sends it), computed as
+    one masked, shifted copy of the upstream per window offset."""
+    size = x.shape[1] - pooled.shape[1] + 1
+    length = pooled.shape[1]
+    left, placed = upstream, []
+    for offset in range(size):
+        taken = ops.where(ops.equal(x[:, offset : offset + length], pooled), left, 0.0)
+        left = left - taken
+        placed.append(ops.pad(taken, [(0, 0), (offset, size - 1 - offset), (0, 0), (0, 0)]))
+    # Each element sums its windows' shares in window order, as TensorFlow's gradient
+    # does: the last offset (the earliest window) first.
+    total = placed[-1]
+    for share in reversed(placed[:-1]):
+        total = total + share
+    return total
+
+
+_compiled_gradients = {}
+
+
+def _tf_pool_rows(view, size: int):
+    """TensorFlow: the stride-1 'valid' (size, 1) max pool of `view` (n, a, 1, m), with
+    `_window_max_gradient` compiled by XLA into one pass as its gradient: TensorFlow's
+    own pooling gradient takes ~22 ms of a study batch's ~125 ms per 1-D pool (300
+    images, 2 cores), the compiled one ~4 ms (bench/results/cpu-2026-12-07b)."""
+    import tensorflow as tf
+
+    if "rows" not in _compiled_gradients:
+        _compiled_gradients["rows"] = tf.function(_window_max_gradient, jit_compile=True)
+    gradient = _compiled_gradients["rows"]
+
+    @tf.custom_gradient
+    def pool(x):
+        pooled = tf.nn.max_pool2d(x, (size, 1), 1, "VALID")
+        return pooled, lambda upstream: gradient(x, pooled, upstream)
+
+    return pool(view)
 
 
 @keras.saving.register_keras_serializable(package="aeclust")
@@ -71,6 +124,82 @@ class SeparableMaxPooling2D(layers.MaxPooling2D):
         if ph > 1 or sh > 1:
             x = _pool_rows(x, ph, sh, self.padding)
         return x
+
+
+def _banded_index(kh: int, kw: int, padded_width: int, out_width: int, channels: int, filters: int):
+    """Where each entry of `BandedConv2D`'s matrix (kh * padded_width * channels,
+    out_width * filters) comes from in the conv's kernel (kh, kw, channels, filters),
+    flattened with one zero appended: row (u, input column jj, channel ci) meets column
+    (output column j, filter co) at kernel[u, jj - j, ci, co] where 0 <= jj - j < kw."""
+    zero = kh * kw * channels * filters
+    index = np.full((kh, padded_width, channels, out_width, filters), zero, dtype="int32")
+    per_pair = np.arange(channels)[:, None] * filters + np.arange(filters)[None, :]
+    for u in range(kh):
+        for j in range(out_width):
+            for v in range(kw):
+                index[u, j + v, :, j, :] = (u * kw + v) * channels * filters + per_pair
+    return index.reshape(kh * padded_width * channels, out_width * filters)
+
+
+@keras.saving.register_keras_serializable(package="aeclust")
+class BandedConv2D(layers.Conv2D):
+    """`Conv2D`, computed for a stride-1 conv of an image with few channels (the study's
+    encoder conv: 28x28x1 -> 28x28x10, 5x5) as one matrix product: each output row is
+    the kh input rows it sees, side by side, times a banded matrix that holds the kernel
+    once per output column. The product has ~6x the arithmetic of the conv, but it runs
+    at matrix-product speed where TensorFlow's conv and its filter gradient, for one
+    input channel, run at a few GFLOP/s (a study batch: ~48 ms of ~125 ms, against ~15 ms
+    as a product; bench/results/cpu-2026-12-07b).
+
+    Same weights (it is a `Conv2D`: same names, shapes and initialisers). Strides,
+    dilation, groups, channels-first, an unknown image size, or a banded matrix over
+    `max_matrix` entries: the stock conv.
+    """
+
+    max_matrix = 1 << 20
+
+    def _banded_plan(self, input_shape):
+        _, h, w, channels = input_shape
+        kh, kw = self.kernel_size
+        if (
+            self.data_format != "channels_last"
+            or tuple(self.strides) != (1, 1)
+            or tuple(self.dilation_rate) != (1, 1)
+            or self.groups != 1
+            or None in (h, w, channels)
+            or self.padding not in ("same", "valid")
+        ):
+            return None
+        if self.padding == "same":
+            pads = (_same_padding(kh), _same_padding(kw))
+            out_h, out_w = h, w
+        else:
+            pads = ((0, 0), (0, 0))
+            out_h, out_w = h - kh + 1, w - kw + 1
+        padded_w = w + sum(pads[1])
+        size = kh * padded_w * channels * out_w * self.filters
+        if out_h < 1 or out_w < 1 or size > self.max_matrix:
+            return None
+        index = _banded_index(kh, kw, padded_w, out_w, channels, self.filters)
+        return index, pads, out_h, out_w
+
+    def call(self, inputs):
+        plan = self._banded_plan(inputs.shape)
+        if plan is None:
+            return super().call(inputs)
+        index, pads, out_h, out_w = plan
+        _, _, _, channels = inputs.shape
+        kh = self.kernel_size[0]
+        x = ops.pad(inputs, [(0, 0), *pads, (0, 0)])
+        x = ops.reshape(x, (-1, x.shape[1], x.shape[2] * channels))  # (n, rows, cols * ch)
+        rows = ops.concatenate([x[:, u : u + out_h] for u in range(kh)], axis=-1)
+        matrix = _gather_kernel(self.kernel, index)
+        y = ops.matmul(ops.reshape(rows, (-1, rows.shape[-1])), matrix)
+        if self.use_bias:
+            y = y + ops.tile(self.bias, (out_w,))
+        if self.activation is not None:
+            y = self.activation(y)
+        return ops.reshape(y, (-1, out_h, out_w, self.filters))
 
 
 # Built-in activations that act on each element alone, so they commute with

@@ -14,7 +14,7 @@ from keras import layers
 
 from aeclust.config import ContrastiveParams, ConvParams, DenseParams, ModelParams
 from aeclust.io.storage import atomic_path
-from aeclust.nets.layers import PhaseDecoder2D, SeparableMaxPooling2D
+from aeclust.nets.layers import BandedConv2D, PhaseDecoder2D, SeparableMaxPooling2D
 
 
 def build_dense(n_pixels: int, spec: DenseParams) -> keras.Model:
@@ -47,17 +47,19 @@ def build_conv(side: int, spec: ConvParams) -> keras.Model:
 
     Defaults (side 28): conv 5x5 -> 28x28x10, max-pool 5x5 stride 1 -> 24x24x10,
     flatten 5760, Dense(196, linear) = latent, reshape 14x14x1, transposed conv
-    stride 2 -> 28x28x10, conv 4x4 -> 28x28x1 (linear). On TensorFlow the last two
-    are one layer, "decoder" (`PhaseDecoder2D`: the same function and weights); on other
-    backends they are the stock layers "decoder_deconv" and "reconstruction".
+    stride 2 -> 28x28x10, conv 4x4 -> 28x28x1 (linear). On TensorFlow the conv is a
+    `BandedConv2D` and the pool a `SeparableMaxPooling2D`, and the last two are one
+    layer, "decoder" (`PhaseDecoder2D`): the same functions and weights; on other
+    backends they are the stock layers ("decoder_deconv" and "reconstruction").
     """
     h, w = spec.latent_shape
     # On TensorFlow, exact equivalents of stock layers whose CPU kernels are slow for
     # these shapes (see aeclust.nets.layers); elsewhere the stock layers are faster.
     fast = keras.backend.backend() == "tensorflow"
     pool_layer = SeparableMaxPooling2D if fast else layers.MaxPooling2D
+    conv_layer = BandedConv2D if fast else layers.Conv2D
     inputs = keras.Input(shape=(side, side, 1), name="image")
-    x = layers.Conv2D(
+    x = conv_layer(
         spec.filters,
         spec.kernel_size,
         strides=1,

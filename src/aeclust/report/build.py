@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 
 from aeclust.cluster import runs as methods
-from aeclust.config import BASELINE, Params
+from aeclust.config import BASELINE, ContrastiveParams, Params
 from aeclust.data.scaling import unit_range
 from aeclust.io import paths
 from aeclust.io.storage import load_array, load_json, save_json, save_text
@@ -162,5 +162,10 @@ def build_report(params: Params) -> None:
             n_images=len(images),
             source=params.data.source,
             method_details=details,
+            autoencoders=[
+                name
+                for name, spec in params.models.items()
+                if not isinstance(spec, ContrastiveParams)
+            ],
         ),
     )
