@@ -1,11 +1,14 @@
 """The summary over seeds, from what `dvc exp show --json` prints."""
 
 import json
+import re
+import subprocess
 import sys
+import time
 
 import pytest
 import yaml
-from conftest import run
+from conftest import COMMAND_TIMEOUT, as_user, run
 
 from aeclust.seeds import flatten, main, markdown, runs_from_exp_show, summarize
 
@@ -97,8 +100,16 @@ def test_real_experiments_over_two_seeds(project):
     params["methods"]["dec"]["enabled"] = params["methods"]["manifold"]["enabled"] = False
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "commit", "-qam", "ffn only"], project)
-    for seed in (1, 2):
-        run(["dvc", "exp", "run", "-S", f"seed={seed}"], project)
+    # The README's sequence: queue one experiment per seed, run the queue, sum up.
+    run(["dvc", "exp", "run", "--queue", "-S", "seed=1,2"], project)
+    log = project / ".dvc/tmp/queue.log"  # the workers inherit the output: a file, not a pipe
+    cmd, env = as_user(["dvc", "queue", "start", "-j", "1"])
+    with log.open("w") as out:
+        subprocess.run(cmd, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
+    deadline = time.monotonic() + COMMAND_TIMEOUT
+    while re.search(r"\b(Queued|Running)\b", run(["dvc", "queue", "status"], project).stdout):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(3)
     run([sys.executable, "-m", "aeclust.seeds"], project)
     summary = json.loads((project / "reports/seeds.json").read_text())
     first = summary[0]

@@ -6,7 +6,8 @@ exits 0 when the overridden params are valid, else prints one line (the key, the
 what is allowed) and exits 2: a sweep's job fails on a bad setting in a second, before it
 pulls or trains anything. VALUE is read as YAML, as DVC reads it (`-S seed=3`,
 `-S models.cnn.epochs=50`, `-S 'data.source="idx:/data/mnist"'`); a KEY may start with
-`params.yaml:`.
+`params.yaml:`. As in DVC's (Hydra's) override grammar, `+KEY=VALUE` and `++KEY=VALUE`
+add a key (or set it), and `~KEY` removes one (`-S '~models.cnn'`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ def apply(raw: dict, settings: list[str], file: str = "params.yaml") -> dict:
     changed = copy.deepcopy(raw)
     for setting in settings:
         dotted, equals, text = setting.partition("=")
-        prefix = f"{file}:"
-        dotted = dotted.removeprefix(prefix)
-        if not equals or not dotted or ":" in dotted:
-            raise ParamsError(f"-S {setting}: must be KEY=VALUE, KEY a dotted key of {file}")
+        remove = dotted.startswith("~")
+        add = dotted.startswith("+")
+        dotted = dotted.lstrip("~+").removeprefix(f"{file}:")
+        if (not equals and not remove) or not dotted or ":" in dotted:
+            raise ParamsError(
+                f"-S {setting}: must be KEY=VALUE, +KEY=VALUE or ~KEY, KEY a dotted key of {file}"
+            )
         try:
             value: Any = yaml.safe_load(text)
         except yaml.YAMLError:
@@ -39,11 +43,18 @@ def apply(raw: dict, settings: list[str], file: str = "params.yaml") -> dict:
         node = changed
         *parents, last = dotted.split(".")
         for depth, key in enumerate(parents, 1):
+            if add and key not in node:
+                node[key] = {}
             if not isinstance(node.get(key), dict):
                 where = ".".join(parents[:depth])
                 raise ParamsError(f"-S {setting}: {where} is not a section of {file}")
             node = node[key]
-        node[last] = value
+        if remove:
+            if last not in node:
+                raise ParamsError(f"-S {setting}: {dotted} is not in {file}, nothing to remove")
+            del node[last]
+        else:
+            node[last] = value
     return changed
 
 
