@@ -8,7 +8,7 @@
 # One run: `dvc exp run` in the workspace, the experiment named NAME-seed<seed>, with the
 # recipe's changes as -S overrides (then the extra options; later ones win). With --seeds:
 # one queued experiment per seed, run one after another by `dvc queue start`, then the
-# summary over seeds (`python -m aeclust.seeds`: reports/seeds.md and seeds.json).
+# summary over those seeds (`python -m aeclust.seeds`: reports/seeds.md and seeds.json).
 # An experiment of the same name is replaced. A bad recipe or setting: one line, exit 2,
 # before anything runs.
 set -euo pipefail
@@ -65,4 +65,4 @@ while status=$(dvc queue status 2>/dev/null) && grep -Eq '\b(Queued|Running)\b' 
 done
 failed=$(grep -c '\bFailed\b' <<< "$status" || true)
 [ "$failed" = "0" ] || echo "recipe: $failed queued experiment(s) failed: see dvc queue status, dvc queue logs" >&2
-python -m aeclust.seeds
+python -m aeclust.seeds --seeds "$seeds"

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from conftest import COMMAND_TIMEOUT, as_user, run
 
+from aeclust.errors import UserError
 from aeclust.seeds import flatten, main, markdown, runs_from_exp_show, summarize
 
 PARAMS = {"seed": 42, "data": {"n_samples": 300}, "models": {"ffn": {"units": [256, 100]}}}
@@ -118,3 +119,17 @@ def test_real_experiments_over_two_seeds(project):
     for seed in ("1", "2"):
         assert 0 < first["per_seed"][seed]["raw"]["acc"] <= 1
     assert "| raw | 2 |" in (project / "reports/seeds.md").read_text()
+
+
+def test_main_keeps_only_the_seeds_asked_for(tmp_path, monkeypatch):
+    import aeclust.seeds as seeds
+
+    (tmp_path / "params.yaml").write_text(json.dumps(PARAMS))
+    (tmp_path / "reports").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(seeds, "exp_show", lambda all_commits: exp_show())
+    main(["--seeds", "1,2"])
+    summary = json.loads((tmp_path / "reports/seeds.json").read_text())
+    assert summary[0]["seeds"] == [1, 2] and "42" not in summary[0]["per_seed"]
+    with pytest.raises(UserError, match=r"--seeds 1,x: must be integers separated by commas"):
+        main(["--seeds", "1,x"])

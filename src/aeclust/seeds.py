@@ -7,6 +7,7 @@ over several seeds as DVC experiments, then summarise them:
     dvc exp run --queue -S seed=1,2,3,4,5      # five experiments, one per seed
     dvc queue start -j 1                        # -j 2 on a machine with cores to spare
     python -m aeclust.seeds                     # -> reports/seeds.md, reports/seeds.json
+    python -m aeclust.seeds --seeds 1,2,3,4,5   # those seeds only (not the baseline's 42)
 
 This reads `dvc exp show --json` (the experiments of HEAD, HEAD itself and the workspace),
 groups the finished runs by their params with `seed` left out, and writes, for each group,
@@ -249,12 +250,27 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--all-commits", action="store_true", help="every commit's experiments")
     parser.add_argument("--output", default="reports/seeds", help="writes OUTPUT.md, OUTPUT.json")
+    parser.add_argument(
+        "--seeds",
+        help="only these seeds, e.g. 1,2,3,4,5 (default: every seed found, the baseline's too)",
+    )
     args = parser.parse_args(argv)
+    wanted = None
+    if args.seeds is not None:
+        try:
+            wanted = [int(seed) for seed in args.seeds.split(",")]
+        except ValueError:
+            raise UserError(
+                f"--seeds {args.seeds}: must be integers separated by commas, e.g. 1,2,3,4,5"
+            ) from None
     try:
         reference = flatten(yaml.safe_load(Path(PARAMS_FILE).read_text()))
     except FileNotFoundError:
         raise UserError(f"{PARAMS_FILE}: not found (run from the project root)") from None
-    groups = summarize(runs_from_exp_show(exp_show(args.all_commits)), reference)
+    runs = runs_from_exp_show(exp_show(args.all_commits))
+    if wanted is not None:
+        runs = [one for one in runs if one.seed in wanted]
+    groups = summarize(runs, reference)
     if not groups:
         raise UserError(
             "no finished runs with reports/metrics.json: "
