@@ -83,7 +83,7 @@ def _tf_pool_rows(view, size: int):
     """TensorFlow: the stride-1 'valid' (size, 1) max pool of `view` (n, a, 1, m), with
     `_window_max_gradient` compiled by XLA into one pass as its gradient: TensorFlow's
     own pooling gradient takes ~22 ms of a study batch's ~125 ms per 1-D pool (300
-    images, 2 cores), the compiled one ~4 ms (bench/results/cpu-2026-12-07b)."""
+    images, 2 cores), the compiled one ~4 ms (`bench/layer_times.py`)."""
     import tensorflow as tf
 
     if "rows" not in _compiled_gradients:
@@ -149,7 +149,7 @@ class BandedConv2D(layers.Conv2D):
     once per output column. The product has ~6x the arithmetic of the conv, but it runs
     at matrix-product speed where TensorFlow's conv and its filter gradient, for one
     input channel, run at a few GFLOP/s (a study batch: ~48 ms of ~125 ms, against ~15 ms
-    as a product; bench/results/cpu-2026-12-07b).
+    as a product; `bench/layer_times.py`).
 
     Same weights (it is a `Conv2D`: same names, shapes and initialisers). Strides,
     dilation, groups, channels-first, an unknown image size, or a banded matrix over
