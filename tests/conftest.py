@@ -7,12 +7,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from aeclust.config import METHODS
+
 ROOT = Path(__file__).resolve().parents[1]
 # The benchmark scripts (bench/*.py) import each other by name, as `python bench/x.py` does.
 sys.path.insert(0, str(ROOT / "bench"))
 # What a clone of the project holds that the pipeline needs (no data, no outputs).
 PROJECT_FILES = ["dvc.yaml", "params.yaml", "stages", "src", "data/raw", ".dvcignore", ".gitignore"]
-TINY = {"data": {"n_samples": 300}, "epochs": 2, "dec": {"max_iter": 20, "update_interval": 10}}
+TINY = {
+    "data": {"n_samples": 300},
+    "epochs": 2,
+    "dec": {"max_iter": 20, "update_interval": 10},
+    "selflabel": {"epochs": 2},
+}
 
 
 def pytest_collection_modifyitems(items):
@@ -83,7 +90,7 @@ def make_project(
 ) -> Path:
     """Copy the project into `dest`, a new git + DVC repository, with tiny params.
 
-    With `tiny`, the dec and manifold stages are switched off unless `methods` (they still
+    With `tiny`, the method stages (dec, manifold, selflabel) are switched off unless `methods` (they still
     run, in a second each, and write skipped.json): only the tests of the methods pay for
     DEC's and UMAP's imports. With `study_models` (and `tiny`), the models are the study's
     ffn and cnn alone: params.yaml's contrastive entry has its own end-to-end tests
@@ -111,7 +118,8 @@ def make_project(
         edit_params(dest, **{"data.n_samples": TINY["data"]["n_samples"]})
         edit_params(dest, **{f"models.{m}.epochs": TINY["epochs"] for m in params["models"]})
         edit_params(dest, **{f"methods.dec.{k}": v for k, v in TINY["dec"].items()})
-        edit_params(dest, **{f"methods.{m}.enabled": methods for m in ("dec", "manifold")})
+        edit_params(dest, **{f"methods.selflabel.{k}": v for k, v in TINY["selflabel"].items()})
+        edit_params(dest, **{f"methods.{m}.enabled": methods for m in METHODS})
     run(["git", "add", "-A"], dest)
     run(["git", "commit", "-qm", "project"], dest)
     return dest

@@ -10,10 +10,11 @@ from conftest import edit_params, make_project, run
 
 import aeclust
 from aeclust.cluster.neighbours import leave_one_out_agreement, neighbour_vote
+from aeclust.config import METHODS
 from aeclust.errors import UserError
 
 MODELS = ["ffn", "cnn", "simclr"]  # params.yaml's
-RUNS = ["raw", *MODELS, *(f"{m}+{method}" for m in MODELS for method in ("dec", "manifold"))]
+RUNS = ["raw", *MODELS, *(f"{m}+{method}" for m in MODELS for method in METHODS)]
 
 
 @pytest.fixture

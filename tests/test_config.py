@@ -205,14 +205,18 @@ def test_default_params_switch_both_methods_on():
     assert manifold.enabled and manifold.clusterer == "gmm" and manifold.min_dist == 0.0
     assert manifold.n_init == 10
     assert list(params.method_runs()) == [
-        f"{model}+{method}" for model in ("ffn", "cnn", "simclr") for method in ("dec", "manifold")
+        f"{model}+{method}"
+        for model in ("ffn", "cnn", "simclr")
+        for method in ("dec", "manifold", "selflabel")
     ]
     assert params.method_runs()["cnn+manifold"] == ("cnn", "manifold")
 
 
 def test_a_switched_off_method_has_no_runs():
     raw = with_change("methods.dec.enabled", False)
-    runs = ["ffn+manifold", "cnn+manifold", "simclr+manifold"]
+    runs = [
+        f"{m}+{method}" for m in ("ffn", "cnn", "simclr") for method in ("manifold", "selflabel")
+    ]
     assert list(parse_params(raw).method_runs()) == runs
 
 
@@ -360,7 +364,9 @@ def test_every_mistyped_key_is_one_line_naming_it(dotted):
     message = str(info.value)
     assert "\n" not in message
     parent, _, last = dotted.rpartition(".")
-    if parent.endswith((".views", ".augment")):  # an inline mapping: reported at its key
+    if parent.endswith(
+        (".views", ".augment", ".distort")
+    ):  # an inline mapping: reported at its key
         assert message.startswith(f"params.yaml: {parent} = ")
         assert f": {last} = {bad!r}: must be " in message
     else:
@@ -374,3 +380,27 @@ def test_dropping_kmeans_n_init_is_reported_not_a_type_error():
         parse_params(without("kmeans.n_init"))
     with pytest.raises(ParamsError, match=r"methods\.dec\.n_init = \(missing\): required"):
         parse_params(without("methods.dec.n_init"))
+
+
+def test_self_labelling_cannot_start_from_a_switched_off_run():
+    raw = with_change("methods.manifold.enabled", False)
+    message = (
+        r"^params.yaml: methods.selflabel.start = 'manifold': its run is switched off "
+        r"\(methods.manifold.enabled is false\); must be an enabled method of manifold, dec$"
+    )
+    with pytest.raises(ParamsError, match=message):
+        parse_params(raw)
+    raw["methods"]["selflabel"]["start"] = "dec"
+    assert parse_params(raw).methods.selflabel.start == "dec"
+    raw["methods"]["selflabel"]["enabled"] = False  # a switched-off selflabel needs no start
+    raw["methods"]["selflabel"]["start"] = "manifold"
+    assert "cnn+selflabel" not in parse_params(raw).method_runs()
+
+
+def test_self_labelling_needs_fewer_neighbours_than_images():
+    raw = with_change("methods.selflabel.n_neighbors", 3000)
+    with pytest.raises(ParamsError, match=r"n_neighbors = 3000: must be < data.n_samples \(3000\)"):
+        parse_params(raw)
+    raw = with_change("methods.selflabel.start", "kmeans")
+    with pytest.raises(ParamsError, match=r"start = 'kmeans': must be one of: manifold, dec"):
+        parse_params(raw)

@@ -11,15 +11,16 @@ loaded with safe_mode; nothing is unpickled):
 
 - `raw`, `<model>` (the study's KMeans): the nearest of the KMeans centroids
   (data/clusters/centroids/<run>.npy), on pixels / 255 or on the model's latents.
-- `<model>+dec`: the refined encoder and its clustering layer
-  (data/methods/<run>/assigner.keras): the most likely cluster.
+- `<model>+dec`, `<model>+selflabel`: the trained encoder and its clustering layer or
+  softmax head (data/methods/<run>/assigner.keras): the most likely cluster.
 - `<model>+manifold`: N2D's clusters come from a UMAP of the training set, which cannot place
   a new point without its pickled state; a new image takes the cluster of its nearest
   training latents instead, a vote weighted by 1 / distance (`aeclust.cluster.neighbours`;
   data/methods/<run>/neighbours.json holds the neighbour count and how often a training
   image left out gets its own cluster back).
 
-The training images get their stage's cluster ids back exactly (KMeans, DEC) or all but
+The training images get their stage's cluster ids back exactly (KMeans, DEC,
+self-labelling) or all but
 near-ties (manifold: their own latent is their nearest neighbour).
 """
 
@@ -197,7 +198,7 @@ def _model_run(root: Path, run: str, name: str, spec: ModelParams, method: str):
     def inputs(images: np.ndarray) -> np.ndarray:
         return model_inputs(SCALERS[spec.scaling](images), spec)
 
-    if method == "dec":
+    if method in ("dec", "selflabel"):
         out = root / method_outputs.run_dir(run)
         assigner = load_model(_need(out / method_outputs.ASSIGNER, run))
         return (

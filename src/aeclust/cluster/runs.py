@@ -1,11 +1,12 @@
-"""The clustering methods that run after encode (`dec`, `manifold`): where each run's
+"""The clustering methods that run after encode (`dec`, `manifold`, `selflabel`): where each run's
 outputs live, and the marker a switched-off method leaves instead.
 
 A run is one model clustered by one method, named `<model>+<method>` (`ffn+dec`); its
 outputs are in data/methods/<run>/: cluster_ids.npy (n,), scores.json (as the kmeans
 stage's), timing.json (seconds, apart from the scores) and whatever else the method
 keeps (dec: latents.npy, the refined encoder's latents, refinement.json and
-assigner.keras; manifold: embedding.npy and neighbours.json).
+assigner.keras; manifold: embedding.npy and neighbours.json; selflabel: latents.npy,
+selflabel.json and assigner.keras).
 DVC cannot switch a stage off by a param, so a switched-off method's stage still runs,
 in a second, and writes only skipped.json; the report leaves such runs out.
 """
@@ -20,10 +21,11 @@ METHODS_DIR = Path("data/methods")
 CLUSTER_IDS = "cluster_ids.npy"
 SCORES = "scores.json"
 TIMING = "timing.json"
-LATENTS = "latents.npy"  # dec: the refined encoder's latents (n, d)
+LATENTS = "latents.npy"  # dec, selflabel: the trained encoder's latents (n, d)
 REFINEMENT = "refinement.json"  # dec: batches trained, converged or not, loss per update
 EMBEDDING = "embedding.npy"  # manifold: the UMAP embedding (n, n_components)
-ASSIGNER = "assigner.keras"  # dec: image -> soft assignments, the refined encoder + centroids
+ASSIGNER = "assigner.keras"  # dec, selflabel: image -> soft assignments (encoder + its layer)
+SELFLABEL = "selflabel.json"  # selflabel: the start run, how many images were sure, loss
 NEIGHBOURS = "neighbours.json"  # manifold: how a new image takes its neighbours' cluster
 SKIPPED = "skipped.json"
 

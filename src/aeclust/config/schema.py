@@ -42,7 +42,8 @@ CLUSTERERS = ("gmm", "kmeans")  # what clusters the manifold method's UMAP embed
 UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
 CONSENSUS = ("vote", "medoid")  # how the manifold method combines its runs (runs > 1)
 # The clustering methods after encode; a model's clustering by one is the run <model>+<method>.
-METHODS = ("dec", "manifold")
+METHODS = ("dec", "manifold", "selflabel")
+SELFLABEL_STARTS = ("manifold", "dec")  # the runs self-labelling may start from
 SOURCE_KINDS = ("embedded", "idx", "npz", "csv", "pickle", "keras", "openml")
 BASELINE = "raw"  # the key of KMeans on raw pixels in metrics.json; no model may take it
 _MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -278,6 +279,32 @@ class ManifoldParams:
     )
 
 
+_DISTORT = AugmentParams(rotation=15.0, shift=0.1, zoom=0.1)
+
+
+@dataclass(frozen=True)
+class SelfLabelParams:
+    """Self-labelling (SCAN's third step, with DEC-DA's distortions): the encoder and a
+    softmax head learn the start run's clusters from the images it is sure of."""
+
+    enabled: bool = param(Boolean(), "run selflabel@<model> (false: only marked skipped)")
+    start: str = param(
+        Choice(SELFLABEL_STARTS), "the method whose run on the same model gives the labels"
+    )
+    n_neighbors: int = param(
+        Integer(1), "latent neighbours an image's cluster is checked against (< data.n_samples)"
+    )
+    agreement: float = param(
+        _FRACTION, "trained on: the images at least this fraction of whose neighbours agree"
+    )
+    epochs: int = param(_COUNT, "passes over those images, each freshly distorted")
+    batch_size: int = param(_COUNT, "images per step")
+    learning_rate: float = param(_POSITIVE, "Adam's learning rate (encoder and head)")
+    distort: AugmentParams = param(
+        Inline(AugmentParams), "the distortions every pass draws afresh", _DISTORT
+    )
+
+
 @dataclass(frozen=True)
 class MethodsParams:
     """The clustering methods after encode, on every model: runs `<model>+<method>`."""
@@ -285,6 +312,7 @@ class MethodsParams:
     n_clusters: int = param(Integer(2), "the methods' clusters (kmeans.n_clusters is the study's)")
     dec: DecParams = param(Section(DecParams), "DEC/IDEC")
     manifold: ManifoldParams = param(Section(ManifoldParams), "N2D")
+    selflabel: SelfLabelParams = param(Section(SelfLabelParams), "self-labelling")
 
 
 @dataclass(frozen=True)
@@ -297,7 +325,7 @@ class Params:
     seed: int = param(Integer(0, 2**32 - 1), "seeds the sample, the weights and every method")
     data: DataParams = param(Section(DataParams), "the images")
     models: dict[str, ModelParams] = param(
-        Models(), "one entry per model; each adds train@, encode@, dec@ and manifold@ stages"
+        Models(), "one entry per model; each adds train@, encode@ and a stage per method"
     )
     kmeans: KMeansParams = param(Section(KMeansParams), "the study's KMeans")
     methods: MethodsParams = param(Section(MethodsParams), "clustering beyond the study's KMeans")
@@ -333,6 +361,15 @@ def parse_params(raw: Any, prefix: str = "params.yaml: ") -> Params:
     manifold = params.methods.manifold
     _at_most_samples(prefix, "methods.manifold.n_neighbors", manifold.n_neighbors, n, 1)
     _at_most_samples(prefix, "methods.manifold.n_components", manifold.n_components, n, 2)
+    selflabel = params.methods.selflabel
+    _at_most_samples(prefix, "methods.selflabel.n_neighbors", selflabel.n_neighbors, n, 1)
+    if selflabel.enabled and not getattr(params.methods, selflabel.start).enabled:
+        raise fail(
+            f"{prefix}methods.selflabel.start",
+            selflabel.start,
+            f"its run is switched off (methods.{selflabel.start}.enabled is false); "
+            f"must be an enabled method of {', '.join(SELFLABEL_STARTS)}",
+        )
     return params
 
 

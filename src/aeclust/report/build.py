@@ -46,12 +46,15 @@ def build_report(params: Params) -> None:
     mse = {n: v for n, v in mse.items() if v is not None}  # contrastive models: none
     timings = {name: load_json(paths.train_timing(name)) for name in params.models}
     timings |= {run: load_json(d / methods.TIMING) for run, d in run_dirs.items()}
+    detail_files = {"dec": methods.REFINEMENT, "selflabel": methods.SELFLABEL}
     details = {
         run: {
-            k: v for k, v in load_json(run_dirs[run] / methods.REFINEMENT).items() if k != "history"
+            k: v
+            for k, v in load_json(run_dirs[run] / detail_files[method]).items()
+            if k != "history"
         }
         for run, (_, method) in method_runs.items()
-        if method == "dec"
+        if method in detail_files
     }
 
     metrics = quality_metrics(
@@ -136,10 +139,10 @@ def build_report(params: Params) -> None:
             f"{name}: originals over reconstructions",
         )
     for run, (name, method) in method_runs.items():
-        # Figure B for the method's clusters: dec over its refined latents, manifold over
-        # the model's latents (its UMAP embedding is only a few numbers).
-        if method == "dec":
-            shown_latents, which = load_array(run_dirs[run] / methods.LATENTS), "refined latents"
+        # Figure B for the method's clusters: dec and selflabel over their trained latents,
+        # manifold over the model's latents (its UMAP embedding is only a few numbers).
+        if method in ("dec", "selflabel"):
+            shown_latents, which = load_array(run_dirs[run] / methods.LATENTS), "trained latents"
         else:
             shown_latents, which = latents[name], f"{name} latents"
         figure(

@@ -75,6 +75,11 @@ def _details(detail: dict) -> str:
                 + ")"
             )
         return words
+    if "sure" in detail:  # selflabel
+        return (
+            f"labels from {detail['start']}, trained on its {detail['sure']} sure images "
+            f"({detail['sure_fraction']:.0%}); {detail['changed_from_start']:.1%} changed"
+        )
     return ", ".join(f"{k}: {v}" for k, v in detail.items())
 
 
@@ -99,9 +104,7 @@ def best_run_line(
     study = {
         run: acc
         for run, acc in scored.items()
-        if "+" not in run
-        and run != baseline
-        and (autoencoders is None or run in set(autoencoders))
+        if "+" not in run and run != baseline and (autoencoders is None or run in set(autoencoders))
     }
     gaps = []
     if study:
@@ -142,7 +145,9 @@ def markdown(
         "(never used for training). ACC: accuracy under the best one-to-one matching of "
         "clusters to digits. `raw` and `<model>` are the study's KMeans (on pixels / 255 "
         "and on the model's latents); `<model>+dec` is DEC/IDEC refinement of the model, "
-        "`<model>+manifold` UMAP of its latents then a Gaussian mixture (N2D).",
+        "`<model>+manifold` UMAP of its latents then a Gaussian mixture (N2D), "
+        "`<model>+selflabel` the model's encoder and a softmax head trained on another "
+        "run's sure images (self-labelling).",
         "",
         "One seed is one draw: single runs vary by several points between seeds. Means "
         "and standard deviations over seeds: `dvc exp run --queue -S seed=1,2,3,4,5`, "

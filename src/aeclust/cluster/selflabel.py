@@ -1,0 +1,139 @@
+"""Self-labelling: train the model's encoder, with a softmax head, to predict the clusters
+of another method's run, but only on the images that run is sure of, and only ever on
+distorted copies of them (self-training in the manner of SCAN's third step, Van Gansbeke
+et al. 2020, and of DEC-DA's augmented refinement, Guo et al. 2018).
+
+An image counts as sure when at least `agreement` of its `n_neighbors` nearest latents
+(Euclidean, on the L2-normalised latents) share its cluster: the start run's errors sit
+mostly on the borders between clusters, where the neighbours disagree. The classifier
+sees each sure image once per epoch, freshly distorted (rotation, shift, zoom), under a
+cross-entropy weighted so that every cluster counts the same. It then labels every
+image, the unsure ones included, from what it learnt on the sure ones: that is where it
+mends the start run's borders.
+
+Keras 3 only: runs on the TensorFlow and the JAX backends (and on torch, through `fit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+from keras import layers
+from sklearn.neighbors import NearestNeighbors
+
+from aeclust.config import SelfLabelParams
+from aeclust.data.augment import random_affine
+from aeclust.nets.encoding import predict
+from aeclust.nets.runners import FusedAdam, batch_runner
+from aeclust.nets.training import make_deterministic
+
+PREDICT_BATCH = 1000
+HEAD = "selflabel_head"
+
+
+def sure_images(latents: np.ndarray, cluster_ids: np.ndarray, n_neighbors: int, agreement: float):
+    """The mask (n,) bool of the images at least `agreement` of whose `n_neighbors` nearest
+    other latents (Euclidean on the L2-normalised latents) share their cluster id."""
+    flat = latents.reshape(len(latents), -1).astype(np.float64)
+    flat = flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+    k = min(n_neighbors, len(flat) - 1)
+    _, index = NearestNeighbors(n_neighbors=k + 1).fit(flat).kneighbors(flat)
+    others = index[:, 1:]  # the first is the image itself (or a duplicate of it)
+    shared = (cluster_ids[others] == cluster_ids[:, None]).mean(axis=1)
+    return shared >= agreement
+
+
+def balanced_weights(labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per-row weights (n,) float32 under which every cluster present weighs the same and
+    the weights average 1."""
+    counts = np.bincount(labels, minlength=n_clusters).astype(np.float64)
+    present = np.count_nonzero(counts)
+    per_cluster = len(labels) / (present * np.maximum(counts, 1.0))
+    return per_cluster[labels].astype(np.float32)
+
+
+def _weighted_targets(batch, extra_batch):
+    """A batch's targets: its rows of the weighted one-hot labels (the runner's `extra`);
+    categorical cross-entropy against w * one-hot is w times the plain one."""
+    return extra_batch
+
+
+def build_classifier(network: keras.Model, n_clusters: int) -> keras.Model:
+    """`network`'s input up to its "latent" layer (the same layers, so the same weights),
+    flattened, then a softmax Dense head over `n_clusters`: image -> probabilities. Its
+    "latent" layer stays reachable (`aeclust.nets.models.encoder_of`)."""
+    latent = network.get_layer("latent").output
+    if len(latent.shape) > 2:
+        latent = layers.Flatten(name="selflabel_flatten")(latent)
+    probabilities = layers.Dense(n_clusters, activation="softmax", name=HEAD)(latent)
+    return keras.Model(network.inputs, probabilities, name="selflabel")
+
+
+@dataclass
+class SelfLabelling:
+    cluster_ids: np.ndarray  # (n,) the classifier's most likely cluster of every image
+    sure: np.ndarray  # (n,) bool: the images it trained on
+    latents: np.ndarray  # (n, d) the trained encoder's latents
+    assigner: keras.Model  # image -> probabilities
+    history: list[float] = field(default_factory=list)  # mean loss per epoch
+
+
+def self_label(
+    network: keras.Model,
+    inputs: np.ndarray,
+    start_ids: np.ndarray,
+    latents: np.ndarray,
+    spec: SelfLabelParams,
+    n_clusters: int,
+    seed: int,
+) -> SelfLabelling:
+    """Train `network` (a trained model, changed in place) with a softmax head on the sure
+    images of the start run `start_ids` (`sure_images` over the model's `latents`), each
+    epoch on fresh distortions of them (`spec.distort`), in a seeded order; then label
+    every row of `inputs` (the model's input shape and scaling)."""
+    make_deterministic(seed)
+    sure = sure_images(latents, start_ids, spec.n_neighbors, spec.agreement)
+    if not sure.any():
+        sure = np.ones(len(inputs), dtype=bool)  # nothing is sure: train on every image
+    rows = np.flatnonzero(sure)
+    labels = start_ids[rows].astype(np.int64)
+    weights = balanced_weights(labels, n_clusters)
+    classifier = build_classifier(network, n_clusters)
+    classifier.compile(
+        optimizer=FusedAdam(learning_rate=spec.learning_rate), loss="categorical_crossentropy"
+    )
+    sure_inputs = inputs[rows]
+    targets = (np.eye(n_clusters, dtype=np.float32)[labels] * weights[:, None]).astype(np.float32)
+    # The same batches as fit, without its per-call set-up (see BatchRunner); None on torch.
+    runner = batch_runner(classifier, sure_inputs, spec.batch_size, targets=_weighted_targets)
+    rng = np.random.default_rng(seed)
+    history = []
+    for _ in range(spec.epochs):
+        order = rng.permutation(len(rows))
+        distorted = random_affine(sure_inputs, rng, spec.distort).reshape(sure_inputs.shape)
+        if runner is not None:
+            loss = runner(order, targets, inputs=distorted)
+        else:
+            fitted = classifier.fit(
+                distorted[order],
+                targets[order],
+                batch_size=spec.batch_size,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+            )
+            loss = fitted.history["loss"][-1]
+        history.append(round(float(loss), 6))
+
+    probabilities = np.asarray(predict(classifier, inputs, PREDICT_BATCH))
+    encoder = keras.Model(classifier.inputs, classifier.get_layer("latent").output)
+    trained_latents = np.asarray(predict(encoder, inputs, PREDICT_BATCH), dtype=np.float32)
+    return SelfLabelling(
+        cluster_ids=probabilities.argmax(axis=1).astype(np.int64),
+        sure=sure,
+        latents=trained_latents.reshape(len(inputs), -1),
+        assigner=classifier,
+        history=history,
+    )
