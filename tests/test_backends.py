@@ -83,6 +83,24 @@ def test_jax_batch_runner_trains_as_keras_steps_do():
     assert re.match(r"=* ?9 passed", summary), summary  # 3 + 3 + 3 cases, none skipped
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_self_labelling_runs_on_jax():
+    """The selflabel tests (the mended labels, the same labels for the same seed, the
+    classifier saved and loaded) again on JAX."""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_selflabel.py"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    summary = result.stdout.strip().splitlines()[-1]
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.match(r"=* ?6 passed", summary), summary
+
+
 SCAN_SCRIPT = """
 import json
 import numpy as np

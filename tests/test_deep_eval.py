@@ -19,7 +19,9 @@ def test_models_come_from_params_or_the_extra_entries():
     dae = params.models["dae"]
     assert isinstance(dae, DenseParams) and dae.units == (500, 500, 2000, 10)
     assert dae.epochs == params.models["cnn"].epochs == 7
-    with pytest.raises(ParamsError, match=r"--models rnn: must be one of ffn, cnn, simclr, dae, dae_da$"):
+    with pytest.raises(
+        ParamsError, match=r"--models rnn: must be one of ffn, cnn, simclr, dae, dae_da$"
+    ):
         configure(PARAMS, ["rnn"])
 
 

@@ -19,12 +19,14 @@ def changed_stages(project) -> set[str]:
     return set(status)
 
 
-METHOD_RUNS = ["ffn+dec", "ffn+manifold", "cnn+dec", "cnn+manifold"]
+METHOD_RUNS = [
+    f"{m}+{method}" for m in ("ffn", "cnn") for method in ("dec", "manifold", "selflabel")
+]
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A tiny project with both methods on (DEC: 20 batches, 2 target updates)."""
+    """A tiny project with the methods on (DEC: 20 batches, 2 target updates)."""
     return make_project(tmp_path / "project", methods=True)
 
 
@@ -41,6 +43,8 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
         "dec@cnn",
         "manifold@ffn",
         "manifold@cnn",
+        "selflabel@ffn",
+        "selflabel@cnn",
         "kmeans",
         "report",
     ]
@@ -64,6 +68,10 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
         assert ids.shape == (300,) and set(ids.tolist()) <= set(range(10))
     assert np.load(project / "data/methods/cnn+dec/latents.npy").shape == (300, 196)
     assert np.load(project / "data/methods/ffn+manifold/embedding.npy").shape == (300, 10)
+    assert np.load(project / "data/methods/cnn+selflabel/latents.npy").shape == (300, 196)
+    selflabel = json.loads((project / "data/methods/cnn+selflabel/selflabel.json").read_text())
+    assert selflabel["start"] == "cnn+manifold" and len(selflabel["history"]) == 2
+    assert 0 < selflabel["sure"] <= 300
     refinement = json.loads((project / "data/methods/ffn+dec/refinement.json").read_text())
     assert 0 < refinement["iterations"] <= 20
     metrics = json.loads((project / "reports/metrics.json").read_text())
@@ -105,12 +113,13 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
     # A model's param reruns only that model's stages, kmeans and report. dec@ reads the
     # model's entry (its augment, which is optional: DVC cannot depend on a missing key).
     edit_params(project, **{"models.cnn.learning_rate": 0.001})
-    assert changed_stages(project) == {"train@cnn", "dec@cnn", "kmeans", "report"}
+    assert changed_stages(project) == {"train@cnn", "dec@cnn", "selflabel@cnn", "kmeans", "report"}
     assert ran_stages(run(["dvc", "repro"], project).stdout) == [
         "train@cnn",
         "encode@cnn",
         "dec@cnn",
         "manifold@cnn",
+        "selflabel@cnn",
         "kmeans",
         "report",
     ]
@@ -139,16 +148,34 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
     run(["git", "commit", "-qm", "5 clusters"], project)
 
     # A method is switched off by its param: its stages still run, quickly, and only mark
-    # their outputs as skipped; the report leaves its runs out.
+    # their outputs as skipped; the report leaves its runs out. (selflabel depends on both
+    # runs it may start from, so it reruns too, to the same clusters.)
     edit_params(project, **{"methods.dec.enabled": False})
     assert changed_stages(project) == {"dec@ffn", "dec@cnn", "report"}
-    assert ran_stages(run(["dvc", "repro"], project).stdout) == ["dec@ffn", "dec@cnn", "report"]
+    before = np.load(project / "data/methods/ffn+selflabel/cluster_ids.npy")
+    assert ran_stages(run(["dvc", "repro"], project).stdout) == [
+        "dec@ffn",
+        "dec@cnn",
+        "selflabel@ffn",
+        "selflabel@cnn",
+        "report",
+    ]
+    after = np.load(project / "data/methods/ffn+selflabel/cluster_ids.npy")
+    assert np.array_equal(before, after)
     assert json.loads((project / "data/methods/ffn+dec/skipped.json").read_text()) == {
         "skipped": "methods.dec.enabled is false"
     }
     assert [p.name for p in (project / "data/methods/cnn+dec").iterdir()] == ["skipped.json"]
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    assert list(metrics) == ["raw", "ffn", "cnn", "ffn+manifold", "cnn+manifold"]
+    assert list(metrics) == [
+        "raw",
+        "ffn",
+        "cnn",
+        "ffn+manifold",
+        "ffn+selflabel",
+        "cnn+manifold",
+        "cnn+selflabel",
+    ]
     figures = {p.name for p in (project / "reports/figures").iterdir()}
     assert "ffn+manifold_clusters.png" in figures and "ffn+dec_clusters.png" not in figures
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], project).stdout)
@@ -156,4 +183,6 @@ def test_repro_runs_the_study_and_reruns_only_what_changed(project):
 
     # The methods' own number of clusters reruns the methods, not kmeans.
     edit_params(project, **{"methods.n_clusters": 5})
-    assert changed_stages(project) == {"dec@ffn", "dec@cnn", "manifold@ffn", "manifold@cnn"}
+    assert changed_stages(project) == {
+        f"{method}@{m}" for m in ("ffn", "cnn") for method in ("dec", "manifold", "selflabel")
+    }
