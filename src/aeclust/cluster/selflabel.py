@@ -110,9 +110,12 @@ def self_label(
     runner = batch_runner(classifier, sure_inputs, spec.batch_size, targets=_weighted_targets)
     rng = np.random.default_rng(seed)
     history = []
+    # Runners hold the inputs on the backend, which distorts them there, compiled (70000
+    # images: ~0.2 s a pass against ~8 s in NumPy, aeclust.data.augment).
+    source, xp = (sure_inputs, np) if runner is None else (runner.data, runner.xp)
     for _ in range(spec.epochs):
         order = rng.permutation(len(rows))
-        distorted = random_affine(sure_inputs, rng, spec.distort).reshape(sure_inputs.shape)
+        distorted = random_affine(source, rng, spec.distort, xp=xp)
         if runner is not None:
             loss = runner(order, targets, inputs=distorted)
         else:
