@@ -57,22 +57,32 @@ def test_models_train_save_load_and_encode_on_jax():
     assert out["cnn_aug"][0][0] != out["cnn"][0][0]  # trained on distorted copies
 
 
-# The batch runners' equivalence tests, run again on JAX: the same losses and weights as
-# Keras' own train_on_batch / fit on the same batches (the smaller last batch, augmented
-# epochs, DEC's targets), and a resumed run equal to the uninterrupted one.
-RUNNER_TESTS = [
-    "tests/test_training.py::test_each_epoch_is_keras_train_step_over_the_epoch_order",
-    "tests/test_training.py::test_resuming_from_a_checkpoint_gives_the_uninterrupted_result",
-    "tests/test_dec.py::test_compiled_batches_refine_as_keras_fit_does",
-]
+# Tests run again on JAX. The batch runners' equivalence tests: the same losses and weights
+# as Keras' own train_on_batch / fit on the same batches (the smaller last batch, augmented
+# epochs, DEC's targets), and a resumed run equal to the uninterrupted one (3 + 3 + 3
+# cases). The selflabel tests: the mended labels, the same labels for the same seed, the
+# classifier saved and loaded (6).
+ON_JAX = {
+    "runners": (
+        [
+            "tests/test_training.py::test_each_epoch_is_keras_train_step_over_the_epoch_order",
+            "tests/test_training.py::test_resuming_from_a_checkpoint_gives_the_uninterrupted_result",
+            "tests/test_dec.py::test_compiled_batches_refine_as_keras_fit_does",
+        ],
+        9,
+    ),
+    "selflabel": (["tests/test_selflabel.py"], 6),
+}
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-def test_jax_batch_runner_trains_as_keras_steps_do():
+@pytest.mark.parametrize("name", ON_JAX)
+def test_passes_on_jax_too(name):
+    tests, cases = ON_JAX[name]
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *RUNNER_TESTS],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         cwd=Path(__file__).resolve().parents[1],
         env=env,
         capture_output=True,
@@ -80,25 +90,7 @@ def test_jax_batch_runner_trains_as_keras_steps_do():
     )
     summary = result.stdout.strip().splitlines()[-1]
     assert result.returncode == 0, result.stdout[-4000:]
-    assert re.match(r"=* ?9 passed", summary), summary  # 3 + 3 + 3 cases, none skipped
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-def test_self_labelling_runs_on_jax():
-    """The selflabel tests (the mended labels, the same labels for the same seed, the
-    classifier saved and loaded) again on JAX."""
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_selflabel.py"],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    summary = result.stdout.strip().splitlines()[-1]
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.match(r"=* ?6 passed", summary), summary
+    assert re.match(rf"=* ?{cases} passed", summary), summary  # none skipped
 
 
 SCAN_SCRIPT = """
