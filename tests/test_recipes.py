@@ -1,6 +1,7 @@
 """Named recipes (recipes/<name>.yaml, overlays of params.yaml) and scripts/recipe.sh, which
 runs them as DVC experiments through `-S` overrides."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -165,3 +166,30 @@ def test_recipe_script_runs_the_recipe_as_named_experiments_and_sums_up_seeds(tm
     summary = json.loads((project / "reports/seeds.json").read_text())
     group = next(g for g in summary if {1, 2} <= set(g["seeds"]))  # with seed 5's run
     assert group["stats"]["wide"]["acc"]["n"] == len(group["seeds"]) >= 2
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_gpu_script_runs_the_whole_recipe_on_jax(tmp_path):
+    """scripts/recipe-gpu.sh runs every stage on the JAX backend (here on the CPU, which it
+    says), the methods included: DEC's, self-labelling's and training's JAX runners."""
+    project = make_project(tmp_path / "project", methods=True)
+    (project / "scripts").mkdir(exist_ok=True)
+    for file in (ROOT / "scripts").iterdir():
+        (project / "scripts" / file.name).write_bytes(file.read_bytes())
+        (project / "scripts" / file.name).chmod(file.stat().st_mode)
+    write_recipe(project, "tiny", {"kmeans": {"n_init": 1}})
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "recipes"], project)
+
+    done = run(["bash", "scripts/recipe-gpu.sh", "tiny", "-S", "seed=5"], project)
+    assert "experiment tiny-seed5 done" in done.stdout
+    assert "JAX devices: gpu" in done.stdout or "JAX sees no GPU" in done.stderr
+    models = yaml.safe_load((project / "params.yaml").read_text())["models"]
+    for name in models:
+        timing = json.loads((project / "reports/timing" / f"{name}.json").read_text())
+        assert timing["backend"] == "jax", name
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    runs = {f"{m}+{method}" for m in models for method in ("dec", "manifold", "selflabel")}
+    assert runs | {"raw", *models} <= set(metrics)
+    assert all(0 <= metrics[r]["acc"] <= 1 for r in runs)
