@@ -228,8 +228,8 @@ def test_contrastive_training_runs_and_repeats_on_jax():
 @pytest.mark.e2e
 def test_repro_with_a_contrastive_model_runs_every_method(tmp_path):
     """A project whose only model is contrastive: dvc repro trains it, encodes latents only,
-    runs kmeans, DEC (without a decoder to keep) and manifold, and reports it without a
-    reconstruction MSE or figure."""
+    runs kmeans, DEC (without a decoder to keep), manifold and self-labelling, and reports
+    it without a reconstruction MSE or figure."""
     from conftest import make_project, run
 
     project = make_project(tmp_path / "project", methods=True)
@@ -245,6 +245,7 @@ def test_repro_with_a_contrastive_model_runs_every_method(tmp_path):
         "encode@con",
         "dec@con",
         "manifold@con",
+        "selflabel@con",
         "kmeans",
         "report",
     ]
@@ -253,9 +254,9 @@ def test_repro_with_a_contrastive_model_runs_every_method(tmp_path):
     assert not (encoded / "reconstructions.npy").exists()
     assert json.loads((encoded / "reconstruction.json").read_text()) == {"mse": None}
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    assert {"raw", "con", "con+dec", "con+manifold"} <= set(metrics)
+    assert {"raw", "con", "con+dec", "con+manifold", "con+selflabel"} <= set(metrics)
     assert "reconstruction_mse" not in metrics["con"] and "final_loss" in metrics["con"]
-    for run_name in ("con", "con+dec", "con+manifold"):
+    for run_name in ("con", "con+dec", "con+manifold", "con+selflabel"):
         assert 0.0 <= metrics[run_name]["acc"] <= 1.0
     figures = {p.name for p in (project / "reports/figures").iterdir()}
     assert "con_clusters.png" in figures and "con_reconstructions.png" not in figures
