@@ -18,7 +18,7 @@ from aeclust.cluster import runs as methods
 from aeclust.config import load_params, run_name, select_model
 from aeclust.imports import bulk_imports, import_keras
 from aeclust.io import paths
-from aeclust.io.storage import load_array, save_array, save_json
+from aeclust.io.storage import load_array
 from aeclust.stage import run_stage
 
 
@@ -35,10 +35,10 @@ def main(argv: list[str]) -> None:
 
     # Only now pay for the deep-learning framework.
     with bulk_imports():
-        keras = import_keras()
+        import_keras()
         from aeclust.cluster.dec import refine_model
-        from aeclust.cluster.scores import scores
-        from aeclust.nets.models import load_model, model_inputs, save_model
+        from aeclust.cluster.trained import save_trained_run
+        from aeclust.nets.models import load_model, model_inputs
 
     autoencoder = load_model(paths.model_file(name))
     start = time.perf_counter()
@@ -51,24 +51,19 @@ def main(argv: list[str]) -> None:
         params.seed,
     )
     seconds = time.perf_counter() - start
-    save_array(out / methods.CLUSTER_IDS, result.cluster_ids)
-    save_array(out / methods.LATENTS, result.latents)
-    save_model(result.assigner, out / methods.ASSIGNER)  # what `aeclust assign` assigns by
-    save_json(
-        out / methods.SCORES,
-        scores(result.latents, result.cluster_ids, digit_labels, float("nan"), params.seed),
-    )
-    save_json(
-        out / methods.REFINEMENT,
+    save_trained_run(
+        out,
+        result,
+        digit_labels,
+        params.seed,
+        methods.REFINEMENT,
         {
             "iterations": result.iterations,
             "converged": result.converged,
             "augment": None if augment is None else dataclasses.asdict(augment),
             "history": result.history,
         },
-    )
-    save_json(
-        out / methods.TIMING, {"seconds": round(seconds, 3), "backend": keras.backend.backend()}
+        seconds,
     )
 
 

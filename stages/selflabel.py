@@ -18,7 +18,7 @@ from aeclust.cluster import runs as methods
 from aeclust.config import load_params, run_name, select_model
 from aeclust.imports import bulk_imports, import_keras
 from aeclust.io import paths
-from aeclust.io.storage import load_array, save_array, save_json
+from aeclust.io.storage import load_array
 from aeclust.stage import run_stage
 
 
@@ -38,10 +38,10 @@ def main(argv: list[str]) -> None:
 
     # Only now pay for the deep-learning framework.
     with bulk_imports():
-        keras = import_keras()
-        from aeclust.cluster.scores import scores
+        import_keras()
         from aeclust.cluster.selflabel import self_label
-        from aeclust.nets.models import load_model, model_inputs, save_model
+        from aeclust.cluster.trained import save_trained_run
+        from aeclust.nets.models import load_model, model_inputs
 
     network = load_model(paths.model_file(name))
     start = time.perf_counter()
@@ -53,17 +53,15 @@ def main(argv: list[str]) -> None:
         spec,
         params.methods.n_clusters,
         params.seed,
+        run=run_name(name, "selflabel"),
     )
     seconds = time.perf_counter() - start
-    save_array(out / methods.CLUSTER_IDS, result.cluster_ids)
-    save_array(out / methods.LATENTS, result.latents)
-    save_model(result.assigner, out / methods.ASSIGNER)
-    save_json(
-        out / methods.SCORES,
-        scores(result.latents, result.cluster_ids, digit_labels, float("nan"), params.seed),
-    )
-    save_json(
-        out / methods.SELFLABEL,
+    save_trained_run(
+        out,
+        result,
+        digit_labels,
+        params.seed,
+        methods.SELFLABEL,
         {
             "start": start_run,
             "sure": int(result.sure.sum()),
@@ -71,9 +69,7 @@ def main(argv: list[str]) -> None:
             "changed_from_start": round(float(np.mean(result.cluster_ids != start_ids)), 4),
             "history": result.history,
         },
-    )
-    save_json(
-        out / methods.TIMING, {"seconds": round(seconds, 3), "backend": keras.backend.backend()}
+        seconds,
     )
 
 

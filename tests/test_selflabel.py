@@ -1,6 +1,8 @@
 """Self-labelling on tiny data: which images count as sure, the balanced weights, the
 classifier, and a run that mends the start run's wrong labels."""
 
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -124,3 +126,13 @@ def test_with_no_sure_image_it_trains_on_every_image():
         small_network(), images, alternating, images, spec(agreement=1.0, epochs=2), 2, seed=0
     )
     assert result.sure.all()
+
+
+def test_it_logs_its_progress_under_the_run_name(caplog):
+    images, kinds = two_kinds(per=20)
+    with caplog.at_level(logging.INFO, logger="aeclust"):
+        self_label(
+            small_network(), images, kinds, images, spec(epochs=3), 2, seed=0, run="m+selflabel"
+        )
+    lines = [r.getMessage() for r in caplog.records if "m+selflabel" in r.getMessage()]
+    assert "epoch 1/3" in lines[0] and "epoch 3/3" in lines[-1] and "loss" in lines[-1]

@@ -25,6 +25,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from aeclust.config import SelfLabelParams
 from aeclust.data.augment import random_affine
+from aeclust.nets.callbacks import Progress
 from aeclust.nets.encoding import predict
 from aeclust.nets.runners import FusedAdam, batch_runner
 from aeclust.nets.training import make_deterministic
@@ -88,11 +89,13 @@ def self_label(
     spec: SelfLabelParams,
     n_clusters: int,
     seed: int,
+    run: str = "selflabel",
 ) -> SelfLabelling:
     """Train `network` (a trained model, changed in place) with a softmax head on the sure
     images of the start run `start_ids` (`sure_images` over the model's `latents`), each
     epoch on fresh distortions of them (`spec.distort`), in a seeded order; then label
-    every row of `inputs` (the model's input shape and scaling)."""
+    every row of `inputs` (the model's input shape and scaling). Progress lines name the
+    run `run`."""
     make_deterministic(seed)
     sure = sure_images(latents, start_ids, spec.n_neighbors, spec.agreement)
     if not sure.any():
@@ -113,7 +116,9 @@ def self_label(
     # Runners hold the inputs on the backend, which distorts them there, compiled (70000
     # images: ~0.2 s a pass against ~8 s in NumPy, aeclust.data.augment).
     source, xp = (sure_inputs, np) if runner is None else (runner.data, runner.xp)
-    for _ in range(spec.epochs):
+    progress = Progress(run, spec.epochs)
+    progress.on_train_begin()
+    for epoch in range(spec.epochs):
         order = rng.permutation(len(rows))
         distorted = random_affine(source, rng, spec.distort, xp=xp)
         if runner is not None:
@@ -129,6 +134,7 @@ def self_label(
             )
             loss = fitted.history["loss"][-1]
         history.append(round(float(loss), 6))
+        progress.on_epoch_end(epoch, {"loss": history[-1]})
 
     probabilities = np.asarray(predict(classifier, inputs, PREDICT_BATCH))
     encoder = keras.Model(classifier.inputs, classifier.get_layer("latent").output)
