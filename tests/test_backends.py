@@ -71,7 +71,7 @@ ON_JAX = {
         ],
         9,
     ),
-    "selflabel": (["tests/test_selflabel.py"], 6),
+    "selflabel": (["tests/test_selflabel.py"], 7),
 }
 
 
