@@ -18,7 +18,7 @@ def main(argv: list[str]) -> None:
     images = load_array(paths.standardized(spec.scaling))
 
     with bulk_imports():
-        import_keras()
+        import_keras(params.backend)
         from aeclust.nets.encoding import encode, encode_latents
         from aeclust.nets.models import is_autoencoder, load_model, model_inputs
 

@@ -38,7 +38,7 @@ def main(argv: list[str]) -> None:
 
     # Only now pay for the deep-learning framework.
     with bulk_imports():
-        import_keras()
+        import_keras(params.backend)
         from aeclust.cluster.selflabel import self_label
         from aeclust.cluster.trained import save_trained_run
         from aeclust.nets.models import load_model, model_inputs

@@ -25,7 +25,7 @@ def main(argv: list[str]) -> None:
 
     # Only now pay for the deep-learning framework.
     with bulk_imports():
-        import_keras()
+        import_keras(params.backend)
         from aeclust.nets.fit import fit_model
 
     timing = fit_model(

@@ -117,7 +117,11 @@ def test_augment_is_off_unless_asked_and_fills_its_defaults():
         ("data.n_samples", 0, r'data\.n_samples = 0: must be an integer >= 2 or "all"'),
         ("data.n_samples", "most", r"data\.n_samples = 'most'"),
         ("seed", -1, r"seed = -1: must be an integer in \[0, 4294967295\]"),
-        ("kmean", {}, r"kmean: unknown key; allowed: seed, data, models, kmeans, methods, report"),
+        (
+            "kmean",
+            {},
+            r"kmean: unknown key; allowed: seed, backend, data, models, kmeans, methods, report",
+        ),
         ("methods.dec.gamma", 0, r"methods\.dec\.gamma = 0: must be a number > 0"),
         ("methods.dec.enabled", "on", r"methods\.dec\.enabled = 'on': must be true or false"),
         ("methods.dec.tol", 2, r"methods\.dec\.tol = 2: must be a number in \[0, 1\]"),

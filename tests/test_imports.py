@@ -8,7 +8,10 @@ import sys
 import pytest
 from conftest import ROOT
 
-from aeclust.imports import bulk_imports
+from aeclust import imports
+from aeclust.config import schema
+from aeclust.errors import UserError
+from aeclust.imports import bulk_imports, choose_backend
 
 
 def test_bulk_imports_pause_the_collector_then_freeze_what_they_made():
@@ -165,3 +168,67 @@ def test_stages_import_big_libraries_only_in_bulk_and_keras_alone(stage):
             first = block.body[0]
             call = first.value if isinstance(first, ast.Expr | ast.Assign) else None
             assert isinstance(call, ast.Call) and getattr(call.func, "id", None) == "import_keras"
+
+
+@pytest.fixture
+def host(monkeypatch):
+    """A host whose installed backends and GPU the test sets: `host(installed, gpu)`."""
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+
+    def make(installed: tuple[str, ...], gpu: bool) -> None:
+        monkeypatch.setattr(imports, "installed_backends", lambda: list(installed))
+        monkeypatch.setattr(imports, "nvidia_gpu_visible", lambda: gpu)
+
+    return make
+
+
+def test_auto_picks_jax_on_a_gpu_and_tensorflow_on_the_cpu(host):
+    host(("tensorflow", "jax"), gpu=True)
+    assert choose_backend("auto") == "jax"
+    host(("tensorflow", "jax"), gpu=False)
+    assert choose_backend("auto") == "tensorflow"
+    host(("tensorflow",), gpu=True)  # TensorFlow's CPU build: JAX is not there to use the GPU
+    assert choose_backend("auto") == "tensorflow"
+    host(("jax",), gpu=False)
+    assert choose_backend("auto") == "jax"
+    host((), gpu=False)
+    with pytest.raises(UserError, match="no Keras backend installed"):
+        choose_backend("auto")
+
+
+def test_params_and_the_environment_name_the_backend_and_must_agree(host, monkeypatch):
+    host(("tensorflow", "jax"), gpu=True)
+    assert choose_backend("tensorflow") == "tensorflow"
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    assert choose_backend("auto") == "tensorflow"
+    assert choose_backend("tensorflow") == "tensorflow"
+    with pytest.raises(
+        UserError, match=r"KERAS_BACKEND=tensorflow, but params.yaml: backend = jax"
+    ):
+        choose_backend("jax")
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    with pytest.raises(UserError, match=r"KERAS_BACKEND=torch: must be one of tensorflow, jax"):
+        choose_backend("auto")
+
+
+@pytest.mark.parametrize("visible", ["", "-1"])
+def test_cuda_visible_devices_can_hide_every_gpu(monkeypatch, visible):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert not imports.nvidia_gpu_visible()
+
+
+def test_params_offer_the_backends_aeclust_runs_on():
+    assert schema.BACKENDS == ("auto", *imports.BACKENDS)
+    assert "tensorflow" in imports.installed_backends()  # the project's own dependency
+
+
+def test_import_keras_loads_the_chosen_backend():
+    script = (
+        "import os\n"
+        "from aeclust.imports import import_keras\n"
+        "os.environ.pop('KERAS_BACKEND', None)\n"
+        "keras = import_keras('jax')\n"
+        "print(keras.backend.backend(), os.environ['KERAS_BACKEND'])\n"
+    )
+    pytest.importorskip("jax")
+    assert printed(script) == ["jax", "jax"]

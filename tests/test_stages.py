@@ -62,6 +62,31 @@ def test_missing_input_names_the_file(project):
     assert_one_line_error(stage(project, "kmeans"), "data/encoded/ffn/latents.npy", "not found")
 
 
+def test_a_backend_aeclust_does_not_run_on_is_one_line(project, monkeypatch):
+    """KERAS_BACKEND outside tensorflow/jax, or one that disagrees with params.yaml's
+    `backend`, stops the stage before Keras loads; no model is written."""
+    assert stage(project, "prepare").returncode == 0
+    assert stage(project, "standardize").returncode == 0
+    params = (project / "params.yaml").read_text()
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    assert_one_line_error(
+        stage(project, "train", "ffn"), "KERAS_BACKEND=torch", "must be one of tensorflow, jax"
+    )
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    try:
+        edit_params(project, backend="jax")
+        assert_one_line_error(
+            stage(project, "train", "ffn"), "KERAS_BACKEND=tensorflow", "backend = jax"
+        )
+        edit_params(project, backend="pytorch")
+        assert_one_line_error(
+            stage(project, "train", "ffn"), "backend = 'pytorch'", "auto, tensorflow, jax"
+        )
+    finally:
+        (project / "params.yaml").write_text(params)
+    assert not (project / "models/ffn.keras").exists()
+
+
 @pytest.mark.slow
 def test_train_trains_on_distorted_copies_when_the_model_asks(project):
     """models.<name>.augment reaches the training: the same seed gives other losses with it,

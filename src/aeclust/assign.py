@@ -168,7 +168,7 @@ def load_run(run: str, root: str | Path = ".") -> TrainedRun:
     if model is None:
         encode, assign = _raw(root, run)
     else:
-        encode, assign = _model_run(root, run, model, params.models[model], method)
+        encode, assign = _model_run(root, run, model, params.models[model], method, params.backend)
     return TrainedRun(run, model, method, side, matching, encode, assign)
 
 
@@ -184,10 +184,10 @@ def _raw(root: Path, run: str):
     return encode, lambda images: nearest_centroid(encode(images), centroids)
 
 
-def _model_run(root: Path, run: str, name: str, spec: ModelParams, method: str):
+def _model_run(root: Path, run: str, name: str, spec: ModelParams, method: str, backend: str):
     from aeclust.imports import import_keras
 
-    import_keras()
+    import_keras(backend)
     from aeclust.cluster.dec import assign_ids
     from aeclust.cluster.kmeans import nearest_centroid
     from aeclust.cluster.neighbours import neighbour_vote

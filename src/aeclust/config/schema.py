@@ -38,6 +38,8 @@ SCALINGS = ("zscore_per_image", "unit_range")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "softplus", "swish", "linear")
 KINDS = ("dense", "conv", "contrastive")
 KMEANS_INITS = ("k-means++", "random")
+# "auto" and `aeclust.imports.BACKENDS` (not imported: it is no dependency of every stage).
+BACKENDS = ("auto", "tensorflow", "jax")
 CLUSTERERS = ("gmm", "kmeans")  # what clusters the manifold method's UMAP embedding
 UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
 CONSENSUS = ("vote", "medoid")  # how the manifold method combines its runs (runs > 1)
@@ -323,6 +325,11 @@ class ReportParams:
 @dataclass(frozen=True)
 class Params:
     seed: int = param(Integer(0, 2**32 - 1), "seeds the sample, the weights and every method")
+    backend: str = param(
+        Choice(BACKENDS),
+        "the Keras backend of the stages that train or encode; auto: JAX where an NVIDIA GPU "
+        "is visible, TensorFlow otherwise; KERAS_BACKEND, where set, must agree",
+    )
     data: DataParams = param(Section(DataParams), "the images")
     models: dict[str, ModelParams] = param(
         Models(), "one entry per model; each adds train@, encode@ and a stage per method"
