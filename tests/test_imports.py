@@ -177,7 +177,7 @@ def host(monkeypatch):
 
     def make(installed: tuple[str, ...], gpu: bool) -> None:
         monkeypatch.setattr(imports, "installed_backends", lambda: list(installed))
-        monkeypatch.setattr(imports, "nvidia_gpu_visible", lambda: gpu)
+        monkeypatch.setattr(imports, "jax_gpu_ready", lambda: gpu)
 
     return make
 
@@ -215,6 +215,7 @@ def test_params_and_the_environment_name_the_backend_and_must_agree(host, monkey
 def test_cuda_visible_devices_can_hide_every_gpu(monkeypatch, visible):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
     assert not imports.nvidia_gpu_visible()
+    assert not imports.jax_gpu_ready()
 
 
 def test_params_offer_the_backends_aeclust_runs_on():

@@ -80,18 +80,31 @@ def hidden(packages: tuple[str, ...]) -> Iterator[None]:
         sys.meta_path.remove(refuse)
 
 
-# The Keras backends aeclust runs on, in the order `choose_backend` prefers them on a host
-# without a GPU: on 2-core CPUs TensorFlow trains the pipeline's nets fastest (JAX takes
-# about ten times as long; torch, measured, 1.3x as long on the cnn and 2x on the ffn).
+# The Keras backends aeclust runs on, in the order `choose_backend` prefers them where JAX
+# cannot use a GPU: on the 2-core CPUs measured, TensorFlow trains the pipeline's nets
+# fastest (docs/performance.md, "The backend"). torch, measured slower there and a
+# multi-gigabyte install, is not offered.
 BACKENDS = ("tensorflow", "jax")
+
+
+# The packages that let JAX (>= 0.6) run on NVIDIA GPUs: `pip install "jax[cuda13]"` or
+# `"jax[cuda12]"`. Without one, JAX runs on the CPU even where a GPU is visible.
+JAX_CUDA_PLUGINS = ("jax_cuda13_plugin", "jax_cuda12_plugin")
 
 
 def nvidia_gpu_visible() -> bool:
     """Whether this process can see an NVIDIA GPU: the driver lists one and
-    CUDA_VISIBLE_DEVICES does not hide them all. Reads two paths; imports nothing."""
+    CUDA_VISIBLE_DEVICES does not hide them all. Reads a few paths; imports nothing."""
     if os.environ.get("CUDA_VISIBLE_DEVICES", "0").strip() in ("", "-1"):
         return False
     return any(Path("/proc/driver/nvidia/gpus").glob("*")) or any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def jax_gpu_ready() -> bool:
+    """Whether JAX would run on an NVIDIA GPU here: its CUDA plugin is installed and a GPU
+    is visible. Imports nothing."""
+    plugin = any(importlib.util.find_spec(name) is not None for name in JAX_CUDA_PLUGINS)
+    return plugin and nvidia_gpu_visible()
 
 
 def installed_backends() -> list[str]:
@@ -101,10 +114,11 @@ def installed_backends() -> list[str]:
 
 def choose_backend(param: str = "auto") -> str:
     """The Keras backend to run on. KERAS_BACKEND, where set, names it; else params.yaml's
-    `backend`, unless "auto"; else the fastest one installed for this host: JAX where an
-    NVIDIA GPU is visible (TensorFlow's CPU build sees none), TensorFlow otherwise, JAX
-    where TensorFlow is not installed. A KERAS_BACKEND outside `BACKENDS`, or one that
-    disagrees with a `backend` other than "auto", raises UserError."""
+    `backend`, unless "auto"; else the fastest one installed for this host: JAX where it can
+    run on an NVIDIA GPU (`jax_gpu_ready`; the TensorFlow aeclust installs is its CPU
+    build), TensorFlow otherwise, JAX where TensorFlow is not installed. A KERAS_BACKEND
+    outside `BACKENDS`, or one that disagrees with a `backend` other than "auto", raises
+    UserError."""
     env = os.environ.get("KERAS_BACKEND", "").strip()
     if env:
         if env not in BACKENDS:
@@ -118,7 +132,7 @@ def choose_backend(param: str = "auto") -> str:
     if param != "auto":
         return param
     installed = installed_backends()
-    if "jax" in installed and nvidia_gpu_visible():
+    if "jax" in installed and jax_gpu_ready():
         return "jax"
     if not installed:
         raise UserError('no Keras backend installed: pip install -e . (TensorFlow) or -e ".[jax]"')

@@ -327,8 +327,8 @@ class Params:
     seed: int = param(Integer(0, 2**32 - 1), "seeds the sample, the weights and every method")
     backend: str = param(
         Choice(BACKENDS),
-        "the Keras backend of the stages that train or encode; auto: JAX where an NVIDIA GPU "
-        "is visible, TensorFlow otherwise; KERAS_BACKEND, where set, must agree",
+        "the Keras backend of the stages that train or encode; auto: JAX where it can run on an "
+        "NVIDIA GPU, TensorFlow otherwise; KERAS_BACKEND, where set, must agree",
     )
     data: DataParams = param(Section(DataParams), "the images")
     models: dict[str, ModelParams] = param(
