@@ -22,7 +22,9 @@ copy one into params.yaml's `models:` to run it in the pipeline); `--set
 models.<name>.<field>=VALUE` changes one field of a chosen entry, nested fields included
 (`--set models.simclr.views.flip=true`). The manifold method is
 skipped, with a note, where umap-learn is not installed. Of the pipeline's files, only
-params.yaml is read; nothing is written but --output (and --save-latents).
+params.yaml is read; nothing is written but --output (and --save-latents). Keras
+runs on the backend the pipeline's stages would pick (params.yaml's `backend`, or
+`KERAS_BACKEND`, which must agree with it).
 """
 
 from __future__ import annotations
@@ -466,7 +468,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"--also-clusterers {clusterer}: must be among {', '.join(CLUSTERERS)}"
             )
 
-    import keras
+    from aeclust.imports import import_keras
+
+    keras = import_keras(params.backend)  # params.yaml's backend, or KERAS_BACKEND
 
     from aeclust.data.sampling import stratified_sample
     from aeclust.data.sources import load_source
