@@ -2,18 +2,19 @@
 (`aeclust.cluster.selflabel.self_label`, with the `methods.selflabel` of the workspace's
 params.yaml or of --params) on the trained models of finished DVC experiments.
 
-For each experiment (every one in refs/exps, or those named by --exps), and each model of
-its params.yaml with a start run (`<model>+<start>`) among its outputs, this reads the
-experiment's model file, latents, standardized images, start run's cluster ids and
-labels from the DVC cache (`dvc.api`, at the experiment's commit: nothing is retrained),
-runs self-labelling with the experiment's seed (a seed and model met twice count once),
-and scores the start run and the self-labelled run against the labels. It prints one
-line per run, then the mean, standard deviation and range of ACC and NMI per model, and
-writes every run to --out.
+For each experiment (every one in refs/exps of this clone or of --repo, or those named by
+--exps), and each model of its params.yaml with a start run (`<model>+<start>`) among its
+outputs, this reads the experiment's model file, latents, standardized images, start
+run's cluster ids and labels from the DVC cache (`dvc.api`, at the experiment's commit:
+nothing is retrained), runs self-labelling with the experiment's seed (a seed and model
+met twice count once), and scores the start run and the self-labelled run against the
+labels. It prints one line per run, then the mean, standard deviation and range of ACC and
+NMI per model, and writes every run to --out.
 Prints figures; asserts nothing.
 
     python bench/selflabel_seeds.py --models simclr --out selflabel_seeds.json
     python bench/selflabel_seeds.py --exps armed-pony livid-typo
+    python bench/selflabel_seeds.py --repo ../other-clone --params recipe-params.yaml
 """
 
 from __future__ import annotations
@@ -45,15 +46,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--params", default=str(ROOT / "params.yaml"), help="whose methods.selflabel applies"
     )
+    parser.add_argument(
+        "--repo", type=Path, default=ROOT, help="the clone whose experiments (default: this one)"
+    )
     parser.add_argument("--out", default="selflabel_seeds.json", help="JSON of every run")
     return parser.parse_args()
 
 
-def experiments(names: list[str] | None) -> dict[str, str]:
-    """name -> ref of the experiments in refs/exps (those named, if any)."""
+def experiments(names: list[str] | None, repo: Path = ROOT) -> dict[str, str]:
+    """name -> ref of the experiments in `repo`'s refs/exps (those named, if any)."""
     refs = subprocess.run(
         ["git", "for-each-ref", "--format=%(refname)", "refs/exps"],
-        cwd=ROOT,
+        cwd=repo,
         capture_output=True,
         text=True,
         check=True,
@@ -67,15 +71,17 @@ def experiments(names: list[str] | None) -> dict[str, str]:
     return found
 
 
-def read(path: str, ref: str) -> bytes:
+def read(path: str, ref: str, repo: Path = ROOT) -> bytes:
+    """The bytes of `path` at `ref` of `repo`, from git or its DVC cache."""
     import dvc.api
 
-    with dvc.api.open(path, repo=str(ROOT), rev=ref, mode="rb") as handle:
+    with dvc.api.open(path, repo=str(repo), rev=ref, mode="rb") as handle:
         return handle.read()
 
 
-def array(path: str, ref: str) -> np.ndarray:
-    return np.load(io.BytesIO(read(path, ref)), allow_pickle=False)
+def array(path: str, ref: str, repo: Path = ROOT) -> np.ndarray:
+    """The .npy file `path` at `ref` of `repo` (no pickles)."""
+    return np.load(io.BytesIO(read(path, ref, repo)), allow_pickle=False)
 
 
 def main() -> None:
@@ -92,9 +98,9 @@ def main() -> None:
     from aeclust.nets.models import load_model, model_inputs
 
     rows = []
-    for name, ref in experiments(args.exps).items():
+    for name, ref in experiments(args.exps, args.repo).items():
         text = subprocess.run(
-            ["git", "show", f"{ref}:params.yaml"], cwd=ROOT, capture_output=True, text=True
+            ["git", "show", f"{ref}:params.yaml"], cwd=args.repo, capture_output=True, text=True
         ).stdout
         raw = yaml.safe_load(text)
         # The workspace's self-labelling settings apply (an older experiment has none).
@@ -103,7 +109,7 @@ def main() -> None:
         seed = exp_params.seed
         if args.seeds and seed not in args.seeds:
             continue
-        labels = array(str(paths.PREPARED_LABELS), ref)
+        labels = array(str(paths.PREPARED_LABELS), ref, args.repo)
         for model, model_spec in exp_params.models.items():
             if args.models and model not in args.models:
                 continue
@@ -112,14 +118,14 @@ def main() -> None:
                 continue
             start = run_name(model, spec.start)
             try:
-                start_ids = array(f"data/methods/{start}/cluster_ids.npy", ref)
+                start_ids = array(f"data/methods/{start}/cluster_ids.npy", ref, args.repo)
             except Exception:
                 continue  # the experiment has no such run
-            images = array(str(paths.standardized(model_spec.scaling)), ref)
-            latents = array(f"{paths.encoded(model)}/latents.npy", ref)
+            images = array(str(paths.standardized(model_spec.scaling)), ref, args.repo)
+            latents = array(f"{paths.encoded(model)}/latents.npy", ref, args.repo)
             with tempfile.TemporaryDirectory() as tmp:
                 model_file = Path(tmp) / "model.keras"
-                model_file.write_bytes(read(str(paths.model_file(model)), ref))
+                model_file.write_bytes(read(str(paths.model_file(model)), ref, args.repo))
                 network = load_model(model_file)
             inputs = model_inputs(images, model_spec)
             began = time.perf_counter()
@@ -135,6 +141,7 @@ def main() -> None:
                 "start_scores": label_scores(start_ids, labels),
                 "selflabel_scores": label_scores(result.cluster_ids, labels),
                 "sure_fraction": float(result.sure.mean()),
+                "run_changed": result.run_changed,
                 "seconds": round(seconds, 2),
             }
             rows.append(row)

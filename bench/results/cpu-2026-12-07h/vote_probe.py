@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import io
 import json
 import statistics
 import subprocess
@@ -32,6 +31,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import selflabel_seeds  # noqa: E402  (read, array, experiments of another clone)
+
 RUNS = 5
 
 
@@ -53,8 +56,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=RUNS, help="UMAP + mixture runs voted over")
     parser.add_argument("--selflabel-epochs", type=int, help="default: the experiment's")
     args = parser.parse_args()
-    import dvc.api
-
     from aeclust.config import parse_params
     from aeclust.imports import import_keras
 
@@ -66,24 +67,11 @@ def main() -> None:
     from aeclust.io import paths
     from aeclust.nets.models import load_model, model_inputs
 
-    def read(path: str, ref: str) -> bytes:
-        with dvc.api.open(path, repo=str(args.clone), rev=ref, mode="rb") as handle:
-            return handle.read()
-
-    def array(path: str, ref: str) -> np.ndarray:
-        return np.load(io.BytesIO(read(path, ref)), allow_pickle=False)
-
-    refs = subprocess.run(
-        ["git", "for-each-ref", "--format=%(refname)", "refs/exps"],
-        cwd=args.clone,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    wanted = {f"digits-3000-seed{s}" for s in args.seeds.split(",")}
+    read = functools.partial(selflabel_seeds.read, repo=args.clone)
+    array = functools.partial(selflabel_seeds.array, repo=args.clone)
+    names = [f"digits-3000-seed{s}" for s in args.seeds.split(",")]
     rows = []
-    for ref in sorted(r for r in refs if r.rsplit("/", 1)[-1] in wanted):
-        name = ref.rsplit("/", 1)[-1]
+    for name, ref in selflabel_seeds.experiments(names, repo=args.clone).items():
         text = subprocess.run(
             ["git", "show", f"{ref}:params.yaml"], cwd=args.clone, capture_output=True, text=True
         ).stdout
