@@ -1,7 +1,8 @@
 """selflabel@<model>: self-labelling. The model's encoder and a softmax head learn the
 clusters of the start run on the same model (methods.selflabel.start: <model>+manifold or
 <model>+dec) from the images that run is sure of, each pass on fresh distortions; then
-they label every image. Cluster ids, the trained encoder's latents, the classifier
+they label every image (with methods.selflabel.runs > 1, several such classifiers, their
+probabilities averaged). Cluster ids, the trained encoder's latents, the classifier
 (assigner.keras, what `aeclust assign` assigns by), scores and selflabel.json.
 
 Usage: python stages/selflabel.py <model>
@@ -67,6 +68,8 @@ def main(argv: list[str]) -> None:
             "sure": int(result.sure.sum()),
             "sure_fraction": round(float(result.sure.mean()), 4),
             "changed_from_start": round(float(np.mean(result.cluster_ids != start_ids)), 4),
+            "runs": spec.runs,
+            "run_changed": result.run_changed,
             "history": result.history,
         },
         seconds,

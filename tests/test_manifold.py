@@ -267,7 +267,7 @@ def test_the_warm_up_skips_what_it_need_not_or_cannot_do(tmp_path, params_text, 
 
 
 def test_run_seeds_start_with_the_seed_and_differ():
-    from aeclust.cluster.manifold import run_seeds
+    from aeclust.cluster.runs import run_seeds
 
     assert run_seeds(7, 1) == [7]
     seeds = run_seeds(7, 5)

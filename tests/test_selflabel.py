@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from aeclust.cluster.runs import run_seeds
 from aeclust.cluster.selflabel import (
     HEAD,
     balanced_weights,
@@ -15,7 +16,7 @@ from aeclust.cluster.selflabel import (
     sure_images,
 )
 from aeclust.config import AugmentParams, SelfLabelParams
-from aeclust.nets.encoding import predict
+from aeclust.nets.encoding import encode_latents, predict
 from aeclust.nets.models import encoder_of, load_model, save_model
 from aeclust.nets.training import make_deterministic
 
@@ -136,3 +137,38 @@ def test_it_logs_its_progress_under_the_run_name(caplog):
         )
     lines = [r.getMessage() for r in caplog.records if "m+selflabel" in r.getMessage()]
     assert "epoch 1/3" in lines[0] and "epoch 3/3" in lines[-1] and "loss" in lines[-1]
+
+
+def test_several_runs_average_their_classifiers_and_the_first_is_the_single_run(tmp_path):
+    images, kinds = two_kinds(seed=2)
+    start_ids = kinds.copy()
+    start_ids[[5, 80]] = 1 - start_ids[[5, 80]]
+    single = self_label(small_network(), images, start_ids, images, spec(epochs=6), 2, seed=4)
+    three = self_label(
+        small_network(), images, start_ids, images, spec(epochs=6, runs=3), 2, seed=4
+    )
+    # The first run is the single run: its seed, its latents, its losses.
+    assert three.history == single.history
+    np.testing.assert_allclose(three.latents, single.latents, rtol=1e-5, atol=1e-6)
+    inner = [layer for layer in three.assigner.layers if isinstance(layer, keras.Model)]
+    assert [m.name for m in inner] == ["selflabel_1", "selflabel_2", "selflabel_3"]
+    each = [np.asarray(predict(m, images)) for m in inner]
+    assert not np.allclose(each[1], each[2])  # seeded apart
+    # The third starts from the model as it came, not from another run's training: it is
+    # a single run under its seed.
+    third_seed = run_seeds(4, 3)[2]
+    alone = self_label(
+        small_network(), images, start_ids, images, spec(epochs=6), 2, seed=third_seed
+    )
+    np.testing.assert_allclose(each[2], predict(alone.assigner, images), rtol=1e-5, atol=1e-6)
+    probabilities = np.asarray(predict(three.assigner, images))
+    np.testing.assert_allclose(probabilities, np.mean(each, axis=0), rtol=1e-5, atol=1e-6)
+    assert np.array_equal(probabilities.argmax(axis=1), three.cluster_ids)
+    changed = [float(np.mean(p.argmax(axis=1) != three.cluster_ids)) for p in each]
+    assert three.run_changed == pytest.approx(changed, abs=1e-4)
+    assert single.run_changed == []
+    # The averaged assigner saves and loads with safe_mode; its latents are the first run's.
+    save_model(three.assigner, tmp_path / "assigner.keras")
+    loaded = load_model(tmp_path / "assigner.keras")
+    np.testing.assert_allclose(predict(loaded, images), probabilities, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(encode_latents(loaded, images), three.latents, rtol=1e-5, atol=1e-6)

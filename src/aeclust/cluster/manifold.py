@@ -17,6 +17,7 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from aeclust.cluster.consensus import combine_runs
+from aeclust.cluster.runs import run_seeds
 from aeclust.config import ManifoldParams
 from aeclust.errors import UserError
 from aeclust.imports import hidden
@@ -163,14 +164,6 @@ def cluster_embedding(
         model = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
         return model.fit_predict(values).astype(np.int64), float(model.inertia_)
     raise ValueError(f"clusterer={clusterer!r}: must be gmm or kmeans")
-
-
-def run_seeds(seed: int, runs: int) -> list[int]:
-    """The seeds of `runs` UMAP + clusterer runs: `seed` itself first (one run is N2D's
-    single run, unchanged), then one drawn from (seed, r) for each further run r."""
-    return [seed] + [
-        int(np.random.SeedSequence([seed, r]).generate_state(1)[0]) for r in range(1, runs)
-    ]
 
 
 def manifold_clusters(

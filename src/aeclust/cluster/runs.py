@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from aeclust.io.storage import save_json
 
 METHODS_DIR = Path("data/methods")
@@ -28,6 +30,15 @@ ASSIGNER = "assigner.keras"  # dec, selflabel: image -> soft assignments (encode
 SELFLABEL = "selflabel.json"  # selflabel: the start run, how many images were sure, loss
 NEIGHBOURS = "neighbours.json"  # manifold: how a new image takes its neighbours' cluster
 SKIPPED = "skipped.json"
+
+
+def run_seeds(seed: int, runs: int) -> list[int]:
+    """The seeds of a method's `runs` runs (manifold's UMAP + clusterer runs, selflabel's
+    classifiers): `seed` itself first (one run is the method's single run, unchanged), then
+    one drawn from (seed, r) for each further run r."""
+    return [seed] + [
+        int(np.random.SeedSequence([seed, r]).generate_state(1)[0]) for r in range(1, runs)
+    ]
 
 
 def run_dir(run: str) -> Path:

@@ -9,7 +9,9 @@ mostly on the borders between clusters, where the neighbours disagree. The class
 sees each sure image once per epoch, freshly distorted (rotation, shift, zoom), under a
 cross-entropy weighted so that every cluster counts the same. It then labels every
 image, the unsure ones included, from what it learnt on the sure ones: that is where it
-mends the start run's borders.
+mends the start run's borders. With `runs` > 1, as many classifiers train from the same
+start, each from the trained model and seeded apart, and their probabilities are averaged:
+one run's labels vary with its seed by about as much as self-labelling gains.
 
 Keras 3 only: runs on the TensorFlow and the JAX backends (and on torch, through `fit`).
 """
@@ -23,6 +25,7 @@ import numpy as np
 from keras import layers
 from sklearn.neighbors import NearestNeighbors
 
+from aeclust.cluster.runs import run_seeds
 from aeclust.config import SelfLabelParams
 from aeclust.data.augment import random_affine
 from aeclust.nets.callbacks import Progress
@@ -32,6 +35,7 @@ from aeclust.nets.training import make_deterministic
 
 PREDICT_BATCH = 1000
 HEAD = "selflabel_head"
+MEAN = "selflabel_mean"  # the averaging layer of several classifiers
 
 
 def sure_images(latents: np.ndarray, cluster_ids: np.ndarray, n_neighbors: int, agreement: float):
@@ -61,7 +65,7 @@ def _weighted_targets(batch, extra_batch):
     return extra_batch
 
 
-def build_classifier(network: keras.Model, n_clusters: int) -> keras.Model:
+def build_classifier(network: keras.Model, n_clusters: int, name: str = "selflabel") -> keras.Model:
     """`network`'s input up to its "latent" layer (the same layers, so the same weights),
     flattened, then a softmax Dense head over `n_clusters`: image -> probabilities. Its
     "latent" layer stays reachable (`aeclust.nets.models.encoder_of`)."""
@@ -69,7 +73,15 @@ def build_classifier(network: keras.Model, n_clusters: int) -> keras.Model:
     if len(latent.shape) > 2:
         latent = layers.Flatten(name="selflabel_flatten")(latent)
     probabilities = layers.Dense(n_clusters, activation="softmax", name=HEAD)(latent)
-    return keras.Model(network.inputs, probabilities, name="selflabel")
+    return keras.Model(network.inputs, probabilities, name=name)
+
+
+def average_classifiers(classifiers: list[keras.Model]) -> keras.Model:
+    """One model, image -> the mean of `classifiers`' probabilities (nested models named
+    selflabel_1, ...). `encoder_of` finds the first one's "latent" layer inside it."""
+    inputs = keras.Input(shape=classifiers[0].inputs[0].shape[1:], name="image")
+    outputs = [classifier(inputs) for classifier in classifiers]
+    return keras.Model(inputs, layers.Average(name=MEAN)(outputs), name="selflabel")
 
 
 @dataclass
@@ -79,6 +91,8 @@ class SelfLabelling:
     latents: np.ndarray  # (n, d) the trained encoder's latents
     assigner: keras.Model  # image -> probabilities
     history: list[float] = field(default_factory=list)  # mean loss per epoch
+    # runs > 1: per classifier, the share of images whose own cluster is not the averaged one
+    run_changed: list[float] = field(default_factory=list)
 
 
 def self_label(
@@ -94,20 +108,71 @@ def self_label(
     """Train `network` (a trained model, changed in place) with a softmax head on the sure
     images of the start run `start_ids` (`sure_images` over the model's `latents`), each
     epoch on fresh distortions of them (`spec.distort`), in a seeded order; then label
-    every row of `inputs` (the model's input shape and scaling). Progress lines name the
-    run `run`."""
-    make_deterministic(seed)
+    every row of `inputs` (the model's input shape and scaling). With `spec.runs` > 1,
+    further copies of `network` as it came train the same way under the seeds `run_seeds`
+    draws, and every image takes the cluster of the mean of their probabilities; the
+    latents and the history are the first run's (the one seeded `seed`). Progress lines
+    name the run `run`."""
     sure = sure_images(latents, start_ids, spec.n_neighbors, spec.agreement)
     if not sure.any():
         sure = np.ones(len(inputs), dtype=bool)  # nothing is sure: train on every image
     rows = np.flatnonzero(sure)
     labels = start_ids[rows].astype(np.int64)
+    trained = network.get_weights() if spec.runs > 1 else None
+    classifiers, history = [], []
+    for index, run_seed in enumerate(run_seeds(seed, spec.runs)):
+        copy = network
+        if index:
+            # Cloned before seeding, so that each run's head starts as a single run's would.
+            copy = keras.models.clone_model(network)
+            copy.set_weights(trained)
+        name = "selflabel" if spec.runs == 1 else f"selflabel_{index + 1}"
+        label = run if spec.runs == 1 else f"{run} ({index + 1}/{spec.runs})"
+        classifier, losses = _train_classifier(
+            copy, inputs[rows], labels, spec, n_clusters, run_seed, name, label
+        )
+        classifiers.append(classifier)
+        history = history or losses
+
+    assigner = classifiers[0] if len(classifiers) == 1 else average_classifiers(classifiers)
+    probabilities = np.asarray(predict(assigner, inputs, PREDICT_BATCH))
+    cluster_ids = probabilities.argmax(axis=1).astype(np.int64)
+    run_changed = []
+    if len(classifiers) > 1:
+        for classifier in classifiers:
+            own = np.asarray(predict(classifier, inputs, PREDICT_BATCH)).argmax(axis=1)
+            run_changed.append(round(float(np.mean(own != cluster_ids)), 4))
+    encoder = keras.Model(classifiers[0].inputs, classifiers[0].get_layer("latent").output)
+    trained_latents = np.asarray(predict(encoder, inputs, PREDICT_BATCH), dtype=np.float32)
+    return SelfLabelling(
+        cluster_ids=cluster_ids,
+        sure=sure,
+        latents=trained_latents.reshape(len(inputs), -1),
+        assigner=assigner,
+        history=history,
+        run_changed=run_changed,
+    )
+
+
+def _train_classifier(
+    network: keras.Model,
+    sure_inputs: np.ndarray,
+    labels: np.ndarray,
+    spec: SelfLabelParams,
+    n_clusters: int,
+    seed: int,
+    name: str,
+    run: str,
+) -> tuple[keras.Model, list[float]]:
+    """`network` with a softmax head (`build_classifier`, named `name`), trained `spec.epochs`
+    passes on fresh distortions of `sure_inputs` to predict `labels`, under the balanced
+    weights, in an order seeded by `seed`; and its mean loss per pass."""
+    make_deterministic(seed)
     weights = balanced_weights(labels, n_clusters)
-    classifier = build_classifier(network, n_clusters)
+    classifier = build_classifier(network, n_clusters, name)
     classifier.compile(
         optimizer=FusedAdam(learning_rate=spec.learning_rate), loss="categorical_crossentropy"
     )
-    sure_inputs = inputs[rows]
     targets = (np.eye(n_clusters, dtype=np.float32)[labels] * weights[:, None]).astype(np.float32)
     # The same batches as fit, without its per-call set-up (see BatchRunner); None on torch.
     runner = batch_runner(classifier, sure_inputs, spec.batch_size, targets=_weighted_targets)
@@ -119,7 +184,7 @@ def self_label(
     progress = Progress(run, spec.epochs)
     progress.on_train_begin()
     for epoch in range(spec.epochs):
-        order = rng.permutation(len(rows))
+        order = rng.permutation(len(labels))
         distorted = random_affine(source, rng, spec.distort, xp=xp)
         if runner is not None:
             loss = runner(order, targets, inputs=distorted)
@@ -135,14 +200,4 @@ def self_label(
             loss = fitted.history["loss"][-1]
         history.append(round(float(loss), 6))
         progress.on_epoch_end(epoch, {"loss": history[-1]})
-
-    probabilities = np.asarray(predict(classifier, inputs, PREDICT_BATCH))
-    encoder = keras.Model(classifier.inputs, classifier.get_layer("latent").output)
-    trained_latents = np.asarray(predict(encoder, inputs, PREDICT_BATCH), dtype=np.float32)
-    return SelfLabelling(
-        cluster_ids=probabilities.argmax(axis=1).astype(np.int64),
-        sure=sure,
-        latents=trained_latents.reshape(len(inputs), -1),
-        assigner=classifier,
-        history=history,
-    )
+    return classifier, history

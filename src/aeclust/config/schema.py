@@ -305,6 +305,11 @@ class SelfLabelParams:
     distort: AugmentParams = param(
         Inline(AugmentParams), "the distortions every pass draws afresh", _DISTORT
     )
+    runs: int = param(
+        Integer(1, 50),
+        "classifiers trained from the same start, seeded apart; their probabilities averaged",
+        1,
+    )
 
 
 @dataclass(frozen=True)

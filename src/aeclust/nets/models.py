@@ -137,7 +137,14 @@ def model_inputs(images, spec: ModelParams):
 
 
 def encoder_of(model: keras.Model) -> keras.Model:
-    """The trained model's encoder: its input up to the layer named "latent"."""
+    """The trained model's encoder: its input up to the layer named "latent", or, in a
+    model made of models (several self-labelling classifiers averaged), the first inner
+    model's."""
+    names = {layer.name for layer in model.layers}
+    if "latent" not in names:
+        inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+        if inner:
+            return encoder_of(inner[0])
     return keras.Model(model.inputs, model.get_layer("latent").output, name="encoder")
 
 
