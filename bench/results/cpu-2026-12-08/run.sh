@@ -15,3 +15,7 @@ python "$here/ensemble_probe.py" "$clone" "$here/ensemble_probe.json" | tee "$he
 sed 's/^    runs: 1 \( *# classifiers\)/    runs: 4 \1/' "$root/params.yaml" > "$here/params-runs4.yaml"
 python "$root/bench/selflabel_seeds.py" --repo "$clone" --params "$here/params-runs4.yaml" \
     --models simclr --out "$here/selflabel_runs4.json" | tee "$here/selflabel_runs4.log"
+# 3. The recipe itself, seed 1, in a fresh clone of the project at this folder's commit
+#    (nothing cached): trains simclr again, then every stage, selflabel with its 4 classifiers.
+#      git clone PROJECT FRESH && cd FRESH && scripts/recipe.sh digits-3000 --seeds 1 | tee "$here/recipe-seed1.log"
+#      python "$here/../cpu-2026-12-07h/collect.py" FRESH "$here" --started START-TIME
