@@ -29,7 +29,7 @@ from aeclust.cluster.runs import run_seeds
 from aeclust.config import SelfLabelParams
 from aeclust.data.augment import random_affine
 from aeclust.nets.callbacks import Progress
-from aeclust.nets.encoding import predict
+from aeclust.nets.encoding import encode_latents, predict
 from aeclust.nets.runners import FusedAdam, batch_runner
 from aeclust.nets.training import make_deterministic
 
@@ -142,12 +142,10 @@ def self_label(
         for classifier in classifiers:
             own = np.asarray(predict(classifier, inputs, PREDICT_BATCH)).argmax(axis=1)
             run_changed.append(round(float(np.mean(own != cluster_ids)), 4))
-    encoder = keras.Model(classifiers[0].inputs, classifiers[0].get_layer("latent").output)
-    trained_latents = np.asarray(predict(encoder, inputs, PREDICT_BATCH), dtype=np.float32)
     return SelfLabelling(
         cluster_ids=cluster_ids,
         sure=sure,
-        latents=trained_latents.reshape(len(inputs), -1),
+        latents=encode_latents(classifiers[0], inputs, PREDICT_BATCH),
         assigner=assigner,
         history=history,
         run_changed=run_changed,
